@@ -1,0 +1,72 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# uffd: our userfaultfd, as an overlay and patch series on a Linux 6.12 tree.
+#
+#   make kernel        overlay + patches on a copy of the base, configure, build
+#   make stock-kernel  the same base and config, upstream userfaultfd untouched
+#   make run [CMD=...] boot our kernel under QEMU and run CMD (default: demo)
+#   make check         build everything, boot, run the selftests, summarise
+#   make bench         benchmarks (not part of check)
+#
+# KSRC=/path/to/linux-6.12 uses that tree as the (never modified) base;
+# EXTRA_CONFIG=frag merges a further config fragment into both kernels.
+
+TOP		:= $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+BUILD		:= $(TOP)/build
+JOBS		?= $(shell nproc)
+KSRC		?=
+EXTRA_CONFIG	?=
+CMD		?= $(BUILD)/demo/uffd-demo
+TIMEOUT		?= 600
+
+export TOP BUILD JOBS KSRC EXTRA_CONFIG
+
+H := $(TOP)/harness
+
+.PHONY: all deps base kernel stock-kernel selftests upstream-tests demo run \
+	check bench checkpatch sparse clean distclean
+
+all: kernel
+
+deps:
+	@$(H)/deps.sh
+
+base: deps
+	@$(H)/base.sh
+
+kernel: base
+	@$(H)/build-kernel.sh uffd
+
+stock-kernel: base
+	@$(H)/build-kernel.sh stock
+
+selftests: base
+	@$(H)/build-tests.sh selftests
+
+upstream-tests: base
+	@$(H)/build-tests.sh upstream
+
+demo: deps
+	@$(H)/build-tests.sh demo
+
+run: kernel demo
+	@$(H)/boot.sh --timeout $(TIMEOUT) $(BUILD)/bzImage -- $(CMD)
+
+check: kernel selftests upstream-tests demo
+	@$(H)/check.sh
+
+bench: kernel selftests upstream-tests
+	@$(H)/bench.sh
+
+checkpatch: base
+	@$(H)/lint.sh checkpatch
+
+sparse: kernel
+	@$(H)/lint.sh sparse
+
+clean:
+	rm -rf $(BUILD)/obj-uffd $(BUILD)/obj-stock $(BUILD)/tests $(BUILD)/demo \
+	       $(BUILD)/bzImage $(BUILD)/stock
+
+distclean:
+	rm -rf $(BUILD)

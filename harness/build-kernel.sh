@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# build-kernel.sh uffd|stock: configure (tinyconfig + fragment) and build.
+. "$(dirname "$0")/lib.sh"
+
+case "${1:-}" in
+uffd)	"$TOP/harness/tree.sh"; SRC=$TREE; OBJ=$BUILD/obj-uffd; OUT=$BUILD/bzImage ;;
+stock)	SRC=$(base_tree); OBJ=$BUILD/obj-stock; OUT=$BUILD/stock/bzImage ;;
+*)	die "usage: build-kernel.sh uffd|stock" ;;
+esac
+
+frags="$TOP/harness/kernel.config"
+if [ -n "${EXTRA_CONFIG:-}" ]; then
+	[ -f "$EXTRA_CONFIG" ] || die "EXTRA_CONFIG=$EXTRA_CONFIG: no such file"
+	frags="$frags $(realpath "$EXTRA_CONFIG")"
+fi
+# shellcheck disable=SC2086
+config_id=$(cat $frags | sha1sum | cut -c1-16)
+mkdir -p "$OBJ"
+if [ "$(cat "$OBJ/.uffd-config" 2>/dev/null)" != "$config_id" ] ||
+   [ ! -f "$OBJ/.config" ]; then
+	say "configuring $1 kernel"
+	make -s -C "$SRC" O="$OBJ" tinyconfig >/dev/null
+	# shellcheck disable=SC2086
+	"$SRC/scripts/kconfig/merge_config.sh" -m -O "$OBJ" "$OBJ/.config" \
+		$frags >"$OBJ/merge.log" 2>&1
+	make -s -C "$SRC" O="$OBJ" olddefconfig >/dev/null
+	for opt in CONFIG_USERFAULTFD CONFIG_BUG CONFIG_PROVE_LOCKING \
+		   CONFIG_DEBUG_VM CONFIG_9P_FS CONFIG_SERIAL_8250_CONSOLE; do
+		grep -q "^$opt=y" "$OBJ/.config" ||
+			die "$opt did not survive configuration (see $OBJ/merge.log)"
+	done
+	echo "$config_id" > "$OBJ/.uffd-config"
+fi
+
+say "building $1 kernel ($JOBS jobs)"
+if ! make -s -C "$SRC" O="$OBJ" -j"$JOBS" bzImage >"$OBJ/build.log" 2>&1; then
+	grep -E 'error|Error' "$OBJ/build.log" | head -40 >&2
+	die "$1 kernel build failed (full log: $OBJ/build.log)"
+fi
+grep -E 'warning:' "$OBJ/build.log" | grep -E 'userfaultfd' >&2 || true
+mkdir -p "$(dirname "$OUT")"
+cp "$OBJ/arch/x86/boot/bzImage" "$OUT"
+say "$1 kernel: $OUT"

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# build-tests.sh selftests|upstream|demo
+#   selftests: our kselftest, against our uapi headers
+#   upstream:  6.12's own uffd-unit-tests and uffd-stress, against
+#              upstream's headers, untouched
+#   demo:      the demonstration monitor used by `make run`
+. "$(dirname "$0")/lib.sh"
+
+SRC=$(base_tree)
+SELFTESTS=$SRC/tools/testing/selftests
+OUT=$BUILD/tests
+mkdir -p "$OUT"
+
+# Install the uapi headers of tree $1 into $2 (only when they changed).
+headers() {
+	local stamp
+	stamp=$( (cat "$1/include/uapi/linux/userfaultfd.h"; echo "$1") | sha1sum)
+	[ "$(cat "$2/.stamp" 2>/dev/null)" = "$stamp" ] && return 0
+	make -s -C "$1" O="$2" headers >/dev/null
+	echo "$stamp" > "$2/.stamp"
+}
+
+case "${1:-}" in
+selftests)
+	"$TOP/harness/tree.sh"
+	headers "$TREE" "$BUILD/hdr-uffd"
+	make -s -C "$TREE/tools/testing/selftests/vm" OUTPUT="$OUT" \
+		KHDR_INCLUDES="-isystem $BUILD/hdr-uffd/usr/include"
+	;;
+upstream)
+	headers "$SRC" "$BUILD/hdr-upstream"
+	mm=$SELFTESTS/mm
+	cflags="-Wall -Wno-maybe-uninitialized -O2 -U_FORTIFY_SOURCE -no-pie -I $SRC/tools/include
+		-isystem $BUILD/hdr-upstream/usr/include -I $SELFTESTS"
+	for t in uffd-unit-tests uffd-stress; do
+		if [ ! -x "$OUT/$t" ] || [ "$mm/$t.c" -nt "$OUT/$t" ] ||
+		   [ "$BUILD/hdr-upstream/.stamp" -nt "$OUT/$t" ]; then
+			# shellcheck disable=SC2086
+			(cd "$mm" && gcc $cflags "$t.c" uffd-common.c vm_util.c \
+				thp_settings.c -lrt -lpthread -lm -o "$OUT/$t")
+		fi
+	done
+	;;
+demo)
+	mkdir -p "$BUILD/demo"
+	make -s -C "$TOP/demo" OUTPUT="$BUILD/demo" \
+		CPPFLAGS="-I$TOP/include/uapi"
+	;;
+*)
+	die "usage: build-tests.sh selftests|upstream|demo"
+	;;
+esac

@@ -1,0 +1,19 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Runs inside the test guest: every suite, each between markers that
+# check.sh reads back from the console.
+T=$UFFD_REPO/build/tests
+
+run() {
+	name=$1
+	shift
+	echo "UFFD-BEGIN $name"
+	"$@"
+	echo "UFFD-END $name $?"
+}
+
+run selftests "$T/userfaultfd"
+run upstream-unit-tests "$T/uffd-unit-tests"
+run upstream-stress-anon "$T/uffd-stress" anon 16 4
+run demo "$UFFD_REPO/build/demo/uffd-demo"
+exit 0

@@ -1,0 +1,22 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# PID 1 of the test guest.  The root is the host's / over 9p, read-only;
+# UFFD_REPO (from the kernel command line) is the repository, shared
+# again so it stays visible when it lives under /tmp.  Runs
+# $UFFD_REPO/build/guest/cmd.sh and reports its status on the console.
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t tmpfs tmpfs /tmp
+mount -t tmpfs tmpfs /run
+mkdir -p /dev/shm /dev/hugepages "$UFFD_REPO"
+mount -t tmpfs tmpfs /dev/shm
+mount -t hugetlbfs hugetlbfs /dev/hugepages 2>/dev/null
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,ro uffdrepo "$UFFD_REPO"
+hostname uffd-guest 2>/dev/null
+cd /tmp || exit 1
+export HOME=/tmp TMPDIR=/tmp
+sh "$UFFD_REPO/build/guest/cmd.sh"
+echo "UFFD-GUEST-EXIT: $?"
+busybox reboot -f

@@ -1,0 +1,34 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shared settings for the harness scripts.  Sourced, not run.
+set -euo pipefail
+
+TOP=${TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+BUILD=${BUILD:-$TOP/build}
+JOBS=${JOBS:-$(nproc)}
+KSRC=${KSRC:-}
+PRISTINE=$BUILD/linux-pristine		# unpacked base, never modified
+TREE=$BUILD/linux-uffd			# base + patches + our overlay
+KERNEL_TARBALL=/usr/src/linux-source-6.12.tar.xz
+
+# The files this repository owns inside the kernel tree.
+OVERLAY_FILES="
+fs/userfaultfd.c
+mm/userfaultfd.c
+include/linux/userfaultfd_k.h
+include/uapi/linux/userfaultfd.h
+tools/testing/selftests/vm/userfaultfd.c
+tools/testing/selftests/vm/Makefile
+tools/testing/selftests/vm/config
+"
+
+say() { printf '[uffd] %s\n' "$*" >&2; }
+die() { printf '[uffd] error: %s\n' "$*" >&2; exit 1; }
+
+# The base tree: KSRC if given, else the unpacked Debian source.
+base_tree() {
+	if [ -n "$KSRC" ]; then
+		echo "$KSRC"
+	else
+		echo "$PRISTINE"
+	fi
+}

@@ -1,0 +1,329 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * userfaultfd: what the rest of the kernel sees of it.
+ *
+ * The context (struct userfaultfd_ctx) is private to fs/userfaultfd.c; a
+ * VMA registered with a context points at it from vm_userfaultfd_ctx and
+ * carries the VM_UFFD_* mode bits in vm_flags.  The hooks below are what
+ * the fault, fork, mremap, madvise and munmap paths call.  Modes and
+ * features this implementation does not provide (write-protect, minor
+ * faults, shmem, hugetlbfs) can never be registered, so their hooks reduce
+ * to tests of VM_UFFD_* bits that are never set.
+ *
+ * See Documentation/vm/userfaultfd.txt.
+ */
+#ifndef _LINUX_USERFAULTFD_K_H
+#define _LINUX_USERFAULTFD_K_H
+
+#include <linux/userfaultfd.h>	/* the user-space ABI */
+#include <linux/fcntl.h>
+#include <linux/mm.h>
+#include <linux/swap.h>
+#include <linux/swapops.h>
+#include <asm-generic/pgtable_uffd.h>
+#include <linux/hugetlb_inline.h>
+
+/*
+ * How a page-table fill was asked for.  The mode lives in the low byte of
+ * uffd_flags_t; modifiers are the bits above it.  shmem and hugetlbfs
+ * fill helpers take these too.
+ */
+typedef unsigned int __bitwise uffd_flags_t;
+
+enum mfill_atomic_mode {
+	MFILL_ATOMIC_COPY,
+	MFILL_ATOMIC_ZEROPAGE,
+	MFILL_ATOMIC_CONTINUE,
+	MFILL_ATOMIC_POISON,
+	NR_MFILL_ATOMIC_MODES,
+};
+
+#define UFFD_FLAGS_MODE_MASK	0xffU
+/* Map the filled page write-protected (uffd-wp); never set by this code. */
+#define MFILL_ATOMIC_WP		((__force uffd_flags_t)BIT(8))
+
+static inline bool uffd_flags_mode_is(uffd_flags_t flags,
+				      enum mfill_atomic_mode mode)
+{
+	return ((__force unsigned int)flags & UFFD_FLAGS_MODE_MASK) == mode;
+}
+
+static inline uffd_flags_t uffd_flags_set_mode(uffd_flags_t flags,
+					       enum mfill_atomic_mode mode)
+{
+	unsigned int bits = (__force unsigned int)flags;
+
+	bits = (bits & ~UFFD_FLAGS_MODE_MASK) | mode;
+	return (__force uffd_flags_t)bits;
+}
+
+#ifdef CONFIG_USERFAULTFD
+
+/* Every VM flag that marks a VMA as registered, in whatever mode. */
+#define __VM_UFFD_FLAGS (VM_UFFD_MISSING | VM_UFFD_WP | VM_UFFD_MINOR)
+
+struct userfaultfd_ctx;
+
+/* fs/userfaultfd.c */
+vm_fault_t handle_userfault(struct vm_fault *vmf, unsigned long reason);
+bool vma_has_uffd_without_event_remap(struct vm_area_struct *vma);
+int dup_userfaultfd(struct vm_area_struct *vma, struct list_head *fcs);
+void dup_userfaultfd_complete(struct list_head *fcs);
+void dup_userfaultfd_fail(struct list_head *fcs);
+void mremap_userfaultfd_prep(struct vm_area_struct *vma,
+			     struct vm_userfaultfd_ctx *vm_ctx);
+void mremap_userfaultfd_complete(struct vm_userfaultfd_ctx *vm_ctx,
+				 unsigned long from, unsigned long to,
+				 unsigned long len);
+bool userfaultfd_remove(struct vm_area_struct *vma,
+			unsigned long start, unsigned long end);
+int userfaultfd_unmap_prep(struct vm_area_struct *vma, unsigned long start,
+			   unsigned long end, struct list_head *uf);
+void userfaultfd_unmap_complete(struct mm_struct *mm, struct list_head *uf);
+int userfaultfd_fill_begin(struct userfaultfd_ctx *ctx);
+void userfaultfd_fill_end(struct userfaultfd_ctx *ctx);
+
+/* mm/userfaultfd.c */
+bool uffd_vma_supported(struct vm_area_struct *vma);
+int uffd_register_range(struct mm_struct *mm, struct userfaultfd_ctx *ctx,
+			unsigned long start, unsigned long end,
+			unsigned long vm_flags);
+void uffd_unregister_ctx(struct mm_struct *mm, struct userfaultfd_ctx *ctx);
+void uffd_vma_forget(struct vm_area_struct *vma);
+ssize_t uffd_fill_range(struct userfaultfd_ctx *ctx, struct mm_struct *mm,
+			unsigned long dst, unsigned long src,
+			unsigned long len, uffd_flags_t flags);
+int mfill_atomic_install_pte(pmd_t *dst_pmd, struct vm_area_struct *dst_vma,
+			     unsigned long dst_addr, struct page *page,
+			     bool newly_allocated, uffd_flags_t flags);
+void double_pt_lock(spinlock_t *ptl1, spinlock_t *ptl2);
+void double_pt_unlock(spinlock_t *ptl1, spinlock_t *ptl2);
+
+/* mm/huge_memory.c (only reachable through UFFDIO_MOVE, not provided) */
+int move_pages_huge_pmd(struct mm_struct *mm, pmd_t *dst_pmd, pmd_t *src_pmd,
+			pmd_t dst_pmdval, struct vm_area_struct *dst_vma,
+			struct vm_area_struct *src_vma,
+			unsigned long dst_addr, unsigned long src_addr);
+
+/* Two VMAs may merge only when they belong to the same context. */
+static inline bool
+is_mergeable_vm_userfaultfd_ctx(struct vm_area_struct *vma,
+				struct vm_userfaultfd_ctx vm_ctx)
+{
+	return vma->vm_userfaultfd_ctx.ctx == vm_ctx.ctx;
+}
+
+static inline bool userfaultfd_missing(struct vm_area_struct *vma)
+{
+	return vma->vm_flags & VM_UFFD_MISSING;
+}
+
+static inline bool userfaultfd_wp(struct vm_area_struct *vma)
+{
+	return vma->vm_flags & VM_UFFD_WP;
+}
+
+static inline bool userfaultfd_minor(struct vm_area_struct *vma)
+{
+	return vma->vm_flags & VM_UFFD_MINOR;
+}
+
+static inline bool userfaultfd_armed(struct vm_area_struct *vma)
+{
+	return vma->vm_flags & __VM_UFFD_FLAGS;
+}
+
+static inline bool userfaultfd_pte_wp(struct vm_area_struct *vma, pte_t pte)
+{
+	return userfaultfd_wp(vma) && pte_uffd_wp(pte);
+}
+
+static inline bool userfaultfd_huge_pmd_wp(struct vm_area_struct *vma,
+					   pmd_t pmd)
+{
+	return userfaultfd_wp(vma) && pmd_uffd_wp(pmd);
+}
+
+/* PMD sharing and fault-around would hide faults a WP/minor range wants. */
+static inline bool uffd_disable_huge_pmd_share(struct vm_area_struct *vma)
+{
+	return vma->vm_flags & (VM_UFFD_WP | VM_UFFD_MINOR);
+}
+
+static inline bool uffd_disable_fault_around(struct vm_area_struct *vma)
+{
+	return vma->vm_flags & (VM_UFFD_WP | VM_UFFD_MINOR);
+}
+
+/* Write-protect tracking is not provided: no range ever asks for these. */
+static inline bool userfaultfd_wp_unpopulated(struct vm_area_struct *vma)
+{
+	return false;
+}
+
+static inline bool userfaultfd_wp_async(struct vm_area_struct *vma)
+{
+	return false;
+}
+
+static inline bool userfaultfd_wp_use_markers(struct vm_area_struct *vma)
+{
+	return false;
+}
+
+static inline long uffd_wp_range(struct vm_area_struct *vma,
+				 unsigned long start, unsigned long len,
+				 bool enable_wp)
+{
+	return -EINVAL;
+}
+
+#else /* !CONFIG_USERFAULTFD */
+
+static inline vm_fault_t handle_userfault(struct vm_fault *vmf,
+					  unsigned long reason)
+{
+	return VM_FAULT_SIGBUS;
+}
+
+static inline long uffd_wp_range(struct vm_area_struct *vma,
+				 unsigned long start, unsigned long len,
+				 bool enable_wp)
+{
+	return false;
+}
+
+static inline bool
+is_mergeable_vm_userfaultfd_ctx(struct vm_area_struct *vma,
+				struct vm_userfaultfd_ctx vm_ctx)
+{
+	return true;
+}
+
+static inline bool userfaultfd_missing(struct vm_area_struct *vma)
+{
+	return false;
+}
+
+static inline bool userfaultfd_wp(struct vm_area_struct *vma)
+{
+	return false;
+}
+
+static inline bool userfaultfd_minor(struct vm_area_struct *vma)
+{
+	return false;
+}
+
+static inline bool userfaultfd_pte_wp(struct vm_area_struct *vma, pte_t pte)
+{
+	return false;
+}
+
+static inline bool userfaultfd_huge_pmd_wp(struct vm_area_struct *vma,
+					   pmd_t pmd)
+{
+	return false;
+}
+
+static inline bool userfaultfd_armed(struct vm_area_struct *vma)
+{
+	return false;
+}
+
+static inline int dup_userfaultfd(struct vm_area_struct *vma,
+				  struct list_head *fcs)
+{
+	return 0;
+}
+
+static inline void dup_userfaultfd_complete(struct list_head *fcs)
+{
+}
+
+static inline void dup_userfaultfd_fail(struct list_head *fcs)
+{
+}
+
+static inline void mremap_userfaultfd_prep(struct vm_area_struct *vma,
+					   struct vm_userfaultfd_ctx *vm_ctx)
+{
+}
+
+static inline void mremap_userfaultfd_complete(struct vm_userfaultfd_ctx *ctx,
+					       unsigned long from,
+					       unsigned long to,
+					       unsigned long len)
+{
+}
+
+static inline bool userfaultfd_remove(struct vm_area_struct *vma,
+				      unsigned long start, unsigned long end)
+{
+	return true;
+}
+
+static inline int userfaultfd_unmap_prep(struct vm_area_struct *vma,
+					 unsigned long start, unsigned long end,
+					 struct list_head *uf)
+{
+	return 0;
+}
+
+static inline void userfaultfd_unmap_complete(struct mm_struct *mm,
+					      struct list_head *uf)
+{
+}
+
+static inline bool uffd_disable_fault_around(struct vm_area_struct *vma)
+{
+	return false;
+}
+
+static inline bool userfaultfd_wp_unpopulated(struct vm_area_struct *vma)
+{
+	return false;
+}
+
+static inline bool userfaultfd_wp_async(struct vm_area_struct *vma)
+{
+	return false;
+}
+
+static inline bool vma_has_uffd_without_event_remap(struct vm_area_struct *vma)
+{
+	return false;
+}
+
+static inline bool userfaultfd_wp_use_markers(struct vm_area_struct *vma)
+{
+	return false;
+}
+
+#endif /* CONFIG_USERFAULTFD */
+
+/* Is @entry a PTE marker that carries the uffd-wp bit? */
+static inline bool pte_marker_entry_uffd_wp(swp_entry_t entry)
+{
+	if (!IS_ENABLED(CONFIG_PTE_MARKER_UFFD_WP) || !is_pte_marker_entry(entry))
+		return false;
+	return pte_marker_get(entry) & PTE_MARKER_UFFD_WP;
+}
+
+/* Is @pte a (non-present) PTE marker that carries the uffd-wp bit? */
+static inline bool pte_marker_uffd_wp(pte_t pte)
+{
+	if (!IS_ENABLED(CONFIG_PTE_MARKER_UFFD_WP) || !is_swap_pte(pte))
+		return false;
+	return pte_marker_entry_uffd_wp(pte_to_swp_entry(pte));
+}
+
+/* Does a non-present @pte carry uffd-wp, as a swap bit or as a marker? */
+static inline bool pte_swp_uffd_wp_any(pte_t pte)
+{
+	if (!IS_ENABLED(CONFIG_PTE_MARKER_UFFD_WP) || !is_swap_pte(pte))
+		return false;
+	return pte_swp_uffd_wp(pte) || pte_marker_uffd_wp(pte);
+}
+
+#endif /* _LINUX_USERFAULTFD_K_H */

@@ -1,0 +1,490 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * mm/userfaultfd.c - the memory side of userfaultfd: which VMAs can be
+ * registered, changing their registration, and filling their page tables
+ * for UFFDIO_COPY and UFFDIO_ZEROPAGE.
+ *
+ * Registration lives in the VMA: the VM_UFFD_* bits in vm_flags and the
+ * context in vm_userfaultfd_ctx, both changed only under mmap_lock held
+ * for write (and the VMA write lock).  Fills hold mmap_lock for read and
+ * the page-table lock of the PTE they install.
+ *
+ * See Documentation/vm/userfaultfd.txt.
+ */
+
+#include <linux/highmem.h>
+#include <linux/memcontrol.h>
+#include <linux/mm.h>
+#include <linux/pagemap.h>
+#include <linux/rmap.h>
+#include <linux/sched/signal.h>
+#include <linux/swap.h>
+#include <linux/userfaultfd_k.h>
+#include <asm/tlbflush.h>
+#include "internal.h"
+
+/**
+ * uffd_vma_supported - can @vma be registered with a userfaultfd?
+ * @vma: the VMA
+ *
+ * Only private anonymous memory is provided: shmem, hugetlbfs, file and
+ * special mappings are refused.
+ *
+ * Return: true if it can.
+ */
+bool uffd_vma_supported(struct vm_area_struct *vma)
+{
+	if (!vma_is_anonymous(vma))
+		return false;
+	return !(vma->vm_flags & (VM_SHARED | VM_DROPPABLE | VM_PFNMAP |
+				  VM_MIXEDMAP | VM_IO));
+}
+
+/* Point @vma at @ctx in mode @mode (0 and NULL: not registered). */
+static void uffd_vma_set(struct vm_area_struct *vma,
+			 struct userfaultfd_ctx *ctx, unsigned long mode)
+{
+	vma_start_write(vma);
+	vm_flags_reset(vma, (vma->vm_flags & ~__VM_UFFD_FLAGS) | mode);
+	vma->vm_userfaultfd_ctx.ctx = ctx;
+}
+
+/**
+ * uffd_vma_forget - drop @vma's registration in place
+ * @vma: the VMA; its mm's mmap_lock held for write
+ *
+ * For VMAs that are not (or not yet) in a VMA tree we may merge in, such as
+ * a child's copy during fork or the target of an mremap.
+ */
+void uffd_vma_forget(struct vm_area_struct *vma)
+{
+	uffd_vma_set(vma, NULL, 0);
+}
+
+/* Check every VMA in [start, end) before anything is changed. */
+static int uffd_register_check(struct mm_struct *mm,
+			       struct userfaultfd_ctx *ctx,
+			       unsigned long start, unsigned long end,
+			       bool registering)
+{
+	VMA_ITERATOR(vmi, mm, start);
+	struct vm_area_struct *vma;
+	struct userfaultfd_ctx *owner;
+	int err = -EINVAL;	/* no VMA at all in the range */
+
+	for_each_vma_range(vmi, vma, end) {
+		owner = vma->vm_userfaultfd_ctx.ctx;
+		if (!uffd_vma_supported(vma))
+			return -EINVAL;
+		if (WARN_ON_ONCE(!owner != !userfaultfd_armed(vma)))
+			return -EINVAL;
+		if (registering && !(vma->vm_flags & VM_MAYWRITE))
+			return -EPERM;
+		if (registering && owner && owner != ctx)
+			return -EBUSY;
+		err = 0;
+	}
+	return err;
+}
+
+/**
+ * uffd_register_range - register or unregister [start, end) with @ctx
+ * @mm: the address space; mmap_lock held for write
+ * @ctx: the context
+ * @start: page-aligned start
+ * @end: page-aligned end
+ * @mode: the VM_UFFD_* mode to register, or 0 to unregister
+ *
+ * Holes in the range are skipped; VMAs are split at @start and @end and
+ * merged with neighbours where they now match.  Everything is checked
+ * before anything changes.  Unregistering leaves alone the parts another
+ * context registered.
+ *
+ * Return: 0, -EINVAL if the range holds no VMA or one that cannot be
+ * registered, -EPERM for a VMA that may never be written, -EBUSY for a
+ * VMA registered with another context, -ENOMEM if a split failed (VMAs
+ * before it are already changed).
+ */
+int uffd_register_range(struct mm_struct *mm, struct userfaultfd_ctx *ctx,
+			unsigned long start, unsigned long end,
+			unsigned long mode)
+{
+	VMA_ITERATOR(vmi, mm, start);
+	struct vm_area_struct *vma, *prev;
+	struct vm_userfaultfd_ctx want = { mode ? ctx : NULL };
+	int err;
+
+	mmap_assert_write_locked(mm);
+	err = uffd_register_check(mm, ctx, start, end, mode);
+	if (err)
+		return err;
+
+	vma = vma_find(&vmi, end);
+	prev = vma_prev(&vmi);
+	if (vma->vm_start < start)
+		prev = vma;	/* the split-off head will be the neighbour */
+
+	for_each_vma_range(vmi, vma, end) {
+		unsigned long lo = max(start, vma->vm_start);
+		unsigned long hi = min(end, vma->vm_end);
+		struct userfaultfd_ctx *owner = vma->vm_userfaultfd_ctx.ctx;
+		bool done = mode ? owner == ctx &&
+				   (vma->vm_flags & __VM_UFFD_FLAGS) == mode
+				 : owner != ctx;
+
+		if (!done) {
+			vma = vma_modify_flags_uffd(&vmi, prev, vma, lo, hi,
+					(vma->vm_flags & ~__VM_UFFD_FLAGS) | mode,
+					want, false);
+			if (IS_ERR(vma))
+				return PTR_ERR(vma);
+			uffd_vma_set(vma, want.ctx, mode);
+		}
+		prev = vma;
+	}
+	return 0;
+}
+
+/**
+ * uffd_unregister_ctx - drop every registration of @ctx in @mm
+ * @mm: the address space; mmap_lock held for write
+ * @ctx: the context being released
+ *
+ * Whole VMAs change, so nothing needs a split; a merge that cannot get
+ * memory is skipped and the VMA cleared in place.  Cannot fail.
+ */
+void uffd_unregister_ctx(struct mm_struct *mm, struct userfaultfd_ctx *ctx)
+{
+	VMA_ITERATOR(vmi, mm, 0);
+	struct vm_area_struct *vma, *merged, *prev = NULL;
+
+	mmap_assert_write_locked(mm);
+	for_each_vma(vmi, vma) {
+		if (vma->vm_userfaultfd_ctx.ctx == ctx) {
+			merged = vma_modify_flags_uffd(&vmi, prev, vma,
+					vma->vm_start, vma->vm_end,
+					vma->vm_flags & ~__VM_UFFD_FLAGS,
+					NULL_VM_UFFD_CTX, true);
+			if (!IS_ERR(merged))
+				vma = merged;
+			uffd_vma_forget(vma);
+		}
+		prev = vma;
+		cond_resched();
+	}
+}
+
+/* ---- filling page tables ---------------------------------------------- */
+
+/**
+ * double_pt_lock - take two page-table locks, which may be the same
+ * @ptl1: one lock
+ * @ptl2: the other
+ *
+ * Locks are taken in address order, so two callers cannot deadlock.
+ */
+void double_pt_lock(spinlock_t *ptl1, spinlock_t *ptl2)
+	__acquires(ptl1)
+	__acquires(ptl2)
+{
+	spinlock_t *low = ptl1 < ptl2 ? ptl1 : ptl2;
+	spinlock_t *high = ptl1 < ptl2 ? ptl2 : ptl1;
+
+	spin_lock(low);
+	if (high == low)
+		__acquire(high);
+	else
+		spin_lock_nested(high, SINGLE_DEPTH_NESTING);
+}
+
+/**
+ * double_pt_unlock - release what double_pt_lock() took
+ * @ptl1: one lock
+ * @ptl2: the other
+ */
+void double_pt_unlock(spinlock_t *ptl1, spinlock_t *ptl2)
+	__releases(ptl1)
+	__releases(ptl2)
+{
+	if (ptl1 == ptl2)
+		__release(ptl2);
+	else
+		spin_unlock(ptl2);
+	spin_unlock(ptl1);
+}
+
+/**
+ * mfill_atomic_install_pte - map a filled page at @dst_addr
+ * @dst_pmd: the PMD, already pointing at a page table
+ * @dst_vma: the registered VMA; mmap_lock held for read
+ * @dst_addr: page-aligned address
+ * @page: the page, uptodate; a new anonymous one or one in a page cache
+ * @newly_allocated: the caller just allocated @page (it goes on the LRU)
+ * @flags: the fill's uffd_flags_t (MFILL_ATOMIC_WP maps it read-only)
+ *
+ * Return: 0 with @page mapped (the mapping owns the caller's reference),
+ * -EEXIST if something is mapped there already, -EAGAIN if the page
+ * table went away meanwhile, -EFAULT if @page is past the end of its file.
+ */
+int mfill_atomic_install_pte(pmd_t *dst_pmd, struct vm_area_struct *dst_vma,
+			     unsigned long dst_addr, struct page *page,
+			     bool newly_allocated, uffd_flags_t flags)
+{
+	struct mm_struct *mm = dst_vma->vm_mm;
+	struct folio *folio = page_folio(page);
+	struct address_space *mapping = folio_mapping(folio);
+	bool wp = flags & MFILL_ATOMIC_WP;
+	bool writable;
+	spinlock_t *ptl;
+	pte_t *ptep, entry;
+	int err = 0;
+
+	/* A private mapping of a cache page must copy on write. */
+	writable = (dst_vma->vm_flags & VM_WRITE) && !wp &&
+		   (!mapping || (dst_vma->vm_flags & VM_SHARED));
+	entry = pte_mkdirty(mk_pte(page, dst_vma->vm_page_prot));
+	if (writable)
+		entry = pte_mkwrite(entry, dst_vma);
+	if (wp)
+		entry = pte_mkuffd_wp(entry);
+
+	ptep = pte_offset_map_lock(mm, dst_pmd, dst_addr, &ptl);
+	if (!ptep)
+		return -EAGAIN;
+	if (mapping) {
+		pgoff_t end = DIV_ROUND_UP(i_size_read(mapping->host), PAGE_SIZE);
+
+		if (linear_page_index(dst_vma, dst_addr) >= end) {
+			err = -EFAULT;
+			goto unlock;
+		}
+	}
+	if (!pte_none(ptep_get(ptep))) {
+		err = -EEXIST;
+		goto unlock;
+	}
+
+	if (mapping) {
+		folio_add_file_rmap_pte(folio, page, dst_vma);
+	} else {
+		folio_add_new_anon_rmap(folio, dst_vma, dst_addr, RMAP_EXCLUSIVE);
+		if (newly_allocated)
+			folio_add_lru_vma(folio, dst_vma);
+	}
+	inc_mm_counter(mm, mm_counter(folio));
+	set_pte_at(mm, dst_addr, ptep, entry);
+	update_mmu_cache(dst_vma, dst_addr, ptep);
+unlock:
+	pte_unmap_unlock(ptep, ptl);
+	return err;
+}
+
+/* Map the shared zero page at @addr. */
+static int uffd_install_zero(pmd_t *pmd, struct vm_area_struct *vma,
+			     unsigned long addr)
+{
+	pte_t entry = pte_mkspecial(pfn_pte(my_zero_pfn(addr),
+					    vma->vm_page_prot));
+	spinlock_t *ptl;
+	pte_t *ptep;
+	int err = 0;
+
+	ptep = pte_offset_map_lock(vma->vm_mm, pmd, addr, &ptl);
+	if (!ptep)
+		return -EAGAIN;
+	if (pte_none(ptep_get(ptep))) {
+		set_pte_at(vma->vm_mm, addr, ptep, entry);
+		update_mmu_cache(vma, addr, ptep);
+	} else {
+		err = -EEXIST;
+	}
+	pte_unmap_unlock(ptep, ptl);
+	return err;
+}
+
+/* The PMD covering @addr, with a page table under it. */
+static int uffd_page_table(struct mm_struct *mm, unsigned long addr,
+			   pmd_t **pmdp)
+{
+	pgd_t *pgd = pgd_offset(mm, addr);
+	p4d_t *p4d;
+	pud_t *pud;
+	pmd_t *pmd, val;
+
+	p4d = p4d_alloc(mm, pgd, addr);
+	pud = p4d ? pud_alloc(mm, p4d, addr) : NULL;
+	pmd = pud ? pmd_alloc(mm, pud, addr) : NULL;
+	if (!pmd)
+		return -ENOMEM;
+	val = pmdp_get_lockless(pmd);
+	if (pmd_none(val)) {
+		if (__pte_alloc(mm, pmd))
+			return -ENOMEM;
+		val = pmdp_get_lockless(pmd);
+	}
+	/* A huge page already maps the address. */
+	if (pmd_trans_huge(val))
+		return -EEXIST;
+	/* Migrating, or a device mapping: not ours to fill. */
+	if (!pmd_present(val) || pmd_devmap(val))
+		return -EFAULT;
+	*pmdp = pmd;
+	return 0;
+}
+
+/* Map @folio (or the zero page, for NULL) at @addr. */
+static int uffd_fill_page(struct vm_area_struct *vma, unsigned long addr,
+			  struct folio *folio, uffd_flags_t flags)
+{
+	pmd_t *pmd;
+	int err;
+
+	do {
+		err = uffd_page_table(vma->vm_mm, addr, &pmd);
+		if (err)
+			return err;
+		if (folio)
+			err = mfill_atomic_install_pte(pmd, vma, addr,
+						       &folio->page, true, flags);
+		else
+			err = uffd_install_zero(pmd, vma, addr);
+	} while (err == -EAGAIN);	/* the page table was freed: again */
+	return err;
+}
+
+/* The registered VMA that must hold all of [start, start + len). */
+static struct vm_area_struct *uffd_fill_vma(struct mm_struct *mm,
+					    struct userfaultfd_ctx *ctx,
+					    unsigned long start,
+					    unsigned long len)
+{
+	struct vm_area_struct *vma = vma_lookup(mm, start);
+
+	if (!vma || len > vma->vm_end - start)
+		return NULL;
+	if (vma->vm_userfaultfd_ctx.ctx != ctx || !uffd_vma_supported(vma))
+		return NULL;
+	return vma;
+}
+
+/* A new page for @addr: zeroed, or to be filled from user memory. */
+static struct folio *uffd_new_folio(struct vm_area_struct *vma,
+				    unsigned long addr, bool zero)
+{
+	struct folio *folio;
+
+	if (zero)
+		folio = vma_alloc_zeroed_movable_folio(vma, addr);
+	else
+		folio = vma_alloc_folio(GFP_HIGHUSER_MOVABLE, 0, vma, addr, false);
+	if (!folio)
+		return NULL;
+	if (mem_cgroup_charge(folio, vma->vm_mm, GFP_KERNEL)) {
+		folio_put(folio);
+		return NULL;
+	}
+	return folio;
+}
+
+/* Copy one page of user memory at @src into @folio. */
+static int uffd_copy_in(struct folio *folio, unsigned long src, bool nofault)
+{
+	void *dst = kmap_local_folio(folio, 0);
+	unsigned long left;
+
+	if (nofault)
+		pagefault_disable();
+	left = copy_from_user(dst, (const void __user *)src, PAGE_SIZE);
+	if (nofault)
+		pagefault_enable();
+	kunmap_local(dst);
+	if (left)
+		return -EFAULT;
+	__folio_mark_uptodate(folio);
+	return 0;
+}
+
+/**
+ * uffd_fill_range - fill [dst, dst + len) for UFFDIO_COPY or ZEROPAGE
+ * @ctx: the context the range must be registered with
+ * @mm: its address space, pinned by the caller
+ * @dst: page-aligned destination
+ * @src: source in the caller's memory (COPY only)
+ * @len: page-aligned length
+ * @flags: MFILL_ATOMIC_COPY or MFILL_ATOMIC_ZEROPAGE
+ *
+ * Fills page by page and stops at the first page that fails.  The source
+ * is copied with page faults disabled under mmap_lock; if it faults, the
+ * locks are dropped, the page copied with faults allowed, and the
+ * destination looked up again.
+ *
+ * Return: the number of bytes filled if any, else a negative errno:
+ * -ENOENT (not registered with @ctx, or not in one VMA), -EEXIST (already
+ * mapped), -EAGAIN (a layout change is not yet read), -EFAULT, -ENOMEM,
+ * -EINTR (fatal signal).
+ */
+ssize_t uffd_fill_range(struct userfaultfd_ctx *ctx, struct mm_struct *mm,
+			unsigned long dst, unsigned long src,
+			unsigned long len, uffd_flags_t flags)
+{
+	bool copy = uffd_flags_mode_is(flags, MFILL_ATOMIC_COPY);
+	bool need_folio = copy || mm_forbids_zeropage(mm);
+	struct folio *folio = NULL;	/* filled, not yet mapped */
+	struct vm_area_struct *vma;
+	unsigned long done = 0;
+	int err;
+
+	if (!copy && !uffd_flags_mode_is(flags, MFILL_ATOMIC_ZEROPAGE))
+		return -EINVAL;
+relock:
+	mmap_read_lock(mm);
+	err = userfaultfd_fill_begin(ctx);
+	if (err)
+		goto unlock_mm;
+	err = -ENOENT;
+	vma = uffd_fill_vma(mm, ctx, dst + done, len - done);
+	if (!vma)
+		goto unlock;
+	err = -ENOMEM;
+	if (anon_vma_prepare(vma))
+		goto unlock;
+
+	while (done < len) {
+		unsigned long addr = dst + done;
+
+		if (need_folio && !folio) {
+			err = -ENOMEM;
+			folio = uffd_new_folio(vma, addr, !copy);
+			if (!folio)
+				break;
+			err = copy ? uffd_copy_in(folio, src + done, true) : 0;
+			if (err) {
+				/* The source is not resident: fault it in unlocked. */
+				userfaultfd_fill_end(ctx);
+				mmap_read_unlock(mm);
+				err = uffd_copy_in(folio, src + done, false);
+				if (err)
+					goto out;
+				goto relock;
+			}
+		}
+		err = uffd_fill_page(vma, addr, folio, flags);
+		if (err)
+			break;
+		folio = NULL;
+		done += PAGE_SIZE;
+		if (fatal_signal_pending(current)) {
+			err = -EINTR;
+			break;
+		}
+		cond_resched();
+	}
+unlock:
+	userfaultfd_fill_end(ctx);
+unlock_mm:
+	mmap_read_unlock(mm);
+out:
+	if (folio)
+		folio_put(folio);
+	return done ? done : err;
+}

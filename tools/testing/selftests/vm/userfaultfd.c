@@ -1,0 +1,1468 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * userfaultfd selftest: the API handshake, registration, COPY/ZEROPAGE/
+ * WAKE, read and poll, the fault path under concurrency, and lifetimes
+ * (close while faulting, target exit, fork).
+ *
+ * Each test runs in its own child under the harness timeout, so a fault
+ * that never wakes fails the test instead of hanging the run.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/userfaultfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "../kselftest_harness.h"
+
+#define NPAGES		64
+#define SUPPORTED	(UFFD_FEATURE_SIGBUS | UFFD_FEATURE_THREAD_ID | \
+			 UFFD_FEATURE_EXACT_ADDRESS)
+#define RANGE_IOCTLS	((1ULL << _UFFDIO_WAKE) | (1ULL << _UFFDIO_COPY) | \
+			 (1ULL << _UFFDIO_ZEROPAGE))
+
+static size_t pgsz;
+
+static int sys_userfaultfd(int flags)
+{
+	return syscall(__NR_userfaultfd, flags);
+}
+
+static int api(int fd, __u64 features)
+{
+	struct uffdio_api a = { .api = UFFD_API, .features = features };
+
+	return ioctl(fd, UFFDIO_API, &a);
+}
+
+/* A ready userfaultfd (non-blocking unless @blocking). */
+static int new_uffd(bool blocking, __u64 features)
+{
+	int fd = sys_userfaultfd(O_CLOEXEC | (blocking ? 0 : O_NONBLOCK));
+
+	if (fd < 0)
+		return -1;
+	if (api(fd, features)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static char *map_anon(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static int do_register(int fd, void *addr, size_t len, __u64 mode,
+		       __u64 *ioctls)
+{
+	struct uffdio_register r = {
+		.range = { .start = (unsigned long)addr, .len = len },
+		.mode = mode,
+	};
+	int ret = ioctl(fd, UFFDIO_REGISTER, &r);
+
+	if (ioctls)
+		*ioctls = r.ioctls;
+	return ret;
+}
+
+static int do_unregister(int fd, void *addr, size_t len)
+{
+	struct uffdio_range r = { .start = (unsigned long)addr, .len = len };
+
+	return ioctl(fd, UFFDIO_UNREGISTER, &r);
+}
+
+static int do_copy(int fd, void *dst, const void *src, size_t len,
+		   __u64 mode, __s64 *result)
+{
+	struct uffdio_copy c = {
+		.dst = (unsigned long)dst, .src = (unsigned long)src,
+		.len = len, .mode = mode, .copy = 0x5a5a,
+	};
+	int ret = ioctl(fd, UFFDIO_COPY, &c);
+
+	if (result)
+		*result = c.copy;
+	return ret;
+}
+
+static int do_zeropage(int fd, void *dst, size_t len, __u64 mode,
+		       __s64 *result)
+{
+	struct uffdio_zeropage z = {
+		.range = { .start = (unsigned long)dst, .len = len },
+		.mode = mode,
+	};
+	int ret = ioctl(fd, UFFDIO_ZEROPAGE, &z);
+
+	if (result)
+		*result = z.zeropage;
+	return ret;
+}
+
+static int do_wake(int fd, void *addr, size_t len)
+{
+	struct uffdio_range r = { .start = (unsigned long)addr, .len = len };
+
+	return ioctl(fd, UFFDIO_WAKE, &r);
+}
+
+/* Page @idx of the reference data: every word tells where it belongs. */
+static void fill_pattern(void *page, unsigned long idx)
+{
+	uint64_t *w = page;
+
+	for (size_t i = 0; i < pgsz / sizeof(*w); i++)
+		w[i] = (idx << 32) ^ (i * 0x9e3779b97f4a7c15ULL) ^ 0xfeedULL;
+}
+
+static bool check_pattern(const void *page, unsigned long idx)
+{
+	const uint64_t *w = page;
+
+	for (size_t i = 0; i < pgsz / sizeof(*w); i++)
+		if (w[i] != ((idx << 32) ^ (i * 0x9e3779b97f4a7c15ULL) ^ 0xfeedULL))
+			return false;
+	return true;
+}
+
+/* Wait up to @ms for a message; 1 read, 0 none, -1 error. */
+static int read_msg(int fd, struct uffd_msg *msg, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	ssize_t n;
+
+	for (;;) {
+		n = read(fd, msg, sizeof(*msg));
+		if (n == sizeof(*msg))
+			return 1;
+		if (n >= 0 || errno != EAGAIN)
+			return -1;
+		n = poll(&p, 1, ms);
+		if (n == 0)
+			return 0;
+		if (n < 0 && errno != EINTR)
+			return -1;
+	}
+}
+
+/*
+ * A monitor thread: serves page faults on [base, base + len) with the
+ * reference pattern until told to stop.
+ */
+struct monitor {
+	int fd;
+	char *base;
+	size_t len;
+	bool zero;		/* serve with ZEROPAGE instead of COPY */
+	volatile bool stop;
+	int served;		/* faults resolved by this monitor */
+	int eexist;		/* faults already resolved by someone else */
+	int errors;
+	pthread_t thread;
+};
+
+static void *monitor_main(void *arg)
+{
+	struct monitor *m = arg;
+	struct uffd_msg msg;
+	char *src = aligned_alloc(pgsz, pgsz);
+	unsigned long off;
+	int r;
+
+	while (!m->stop) {
+		r = read_msg(m->fd, &msg, 50);
+		if (r < 0) {
+			m->errors++;
+			break;
+		}
+		if (!r)
+			continue;
+		if (msg.event != UFFD_EVENT_PAGEFAULT) {
+			m->errors++;
+			continue;
+		}
+		off = (msg.arg.pagefault.address & ~(pgsz - 1)) -
+		      (unsigned long)m->base;
+		if (off >= m->len) {
+			m->errors++;
+			continue;
+		}
+		fill_pattern(src, off / pgsz);
+		r = m->zero ? do_zeropage(m->fd, m->base + off, pgsz, 0, NULL)
+			    : do_copy(m->fd, m->base + off, src, pgsz, 0, NULL);
+		if (!r)
+			m->served++;
+		else if (errno == EEXIST)
+			m->eexist++;	/* another monitor won the race */
+		else
+			m->errors++;
+	}
+	free(src);
+	return NULL;
+}
+
+static int monitor_start(struct monitor *m, int fd, void *base, size_t len)
+{
+	memset(m, 0, sizeof(*m));
+	m->fd = fd;
+	m->base = base;
+	m->len = len;
+	return pthread_create(&m->thread, NULL, monitor_main, m);
+}
+
+static void monitor_stop(struct monitor *m)
+{
+	m->stop = true;
+	pthread_join(m->thread, NULL);
+}
+
+/* Touch (read) every page of [base, base + len). */
+static unsigned long touch_all(const char *base, size_t len)
+{
+	unsigned long sum = 0;
+
+	for (size_t off = 0; off < len; off += pgsz)
+		sum += *(volatile const char *)(base + off);
+	return sum;
+}
+
+static void __attribute__((constructor)) init_pgsz(void)
+{
+	pgsz = sysconf(_SC_PAGESIZE);
+}
+
+/* ---- creation and the API handshake ------------------------------------ */
+
+TEST(create_flags)
+{
+	int fd;
+
+	fd = sys_userfaultfd(~(O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY));
+	ASSERT_EQ(-1, fd);
+	ASSERT_EQ(EINVAL, errno);
+
+	fd = sys_userfaultfd(O_CLOEXEC | O_NONBLOCK);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(FD_CLOEXEC, fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	ASSERT_EQ(O_NONBLOCK, fcntl(fd, F_GETFL) & O_NONBLOCK);
+	ASSERT_EQ(O_RDONLY, fcntl(fd, F_GETFL) & O_ACCMODE);
+	close(fd);
+
+	fd = sys_userfaultfd(0);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	ASSERT_EQ(0, fcntl(fd, F_GETFL) & O_NONBLOCK);
+	close(fd);
+
+	fd = sys_userfaultfd(UFFD_USER_MODE_ONLY);
+	ASSERT_LE(0, fd);
+	close(fd);
+}
+
+TEST(dev_userfaultfd)
+{
+	int dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
+	int fd;
+
+	if (dev < 0)
+		SKIP(return, "/dev/userfaultfd: %s", strerror(errno));
+	ASSERT_EQ(-1, ioctl(dev, _IO(USERFAULTFD_IOC, 0x01), 0));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(-1, ioctl(dev, USERFAULTFD_IOC_NEW, ~0));
+	ASSERT_EQ(EINVAL, errno);
+	fd = ioctl(dev, USERFAULTFD_IOC_NEW, O_CLOEXEC | O_NONBLOCK);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, api(fd, 0));
+	close(fd);
+	close(dev);
+}
+
+/* Drop root to "nobody" (and with it CAP_SYS_PTRACE) in a child. */
+static int unprivileged_create(int flags)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int fd;
+
+		if (setgid(65534) || setuid(65534))
+			_exit(100);
+		fd = sys_userfaultfd(flags);
+		_exit(fd >= 0 ? 0 : errno);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+static int write_sysctl(const char *val)
+{
+	int fd = open("/proc/sys/vm/unprivileged_userfaultfd", O_WRONLY);
+	int ok;
+
+	if (fd < 0)
+		return -1;
+	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+TEST(unprivileged_sysctl)
+{
+	char old[8] = "";
+	int fd = open("/proc/sys/vm/unprivileged_userfaultfd", O_RDONLY);
+
+	if (fd < 0 || geteuid() != 0)
+		SKIP(return, "needs root and vm.unprivileged_userfaultfd");
+	ASSERT_LT(0, read(fd, old, sizeof(old) - 1));
+	close(fd);
+	ASSERT_EQ('0', old[0]);	/* upstream's default */
+
+	/* Kernel-mode fault handling needs privilege ... */
+	ASSERT_EQ(EPERM, unprivileged_create(0));
+	/* ... user-mode-only does not. */
+	ASSERT_EQ(0, unprivileged_create(UFFD_USER_MODE_ONLY));
+
+	ASSERT_EQ(0, write_sysctl("1"));
+	EXPECT_EQ(0, unprivileged_create(0));
+	ASSERT_EQ(0, write_sysctl("0"));
+	ASSERT_EQ(-1, write_sysctl("2"));	/* out of range */
+}
+
+TEST(api_handshake)
+{
+	struct uffdio_api a;
+	int fd = sys_userfaultfd(O_CLOEXEC | O_NONBLOCK);
+	char buf[sizeof(struct uffd_msg)];
+	struct pollfd p = { .events = POLLIN };
+
+	ASSERT_LE(0, fd);
+	p.fd = fd;
+
+	/* Nothing but UFFDIO_API works before the handshake. */
+	ASSERT_EQ(-1, do_register(fd, buf, pgsz, UFFDIO_REGISTER_MODE_MISSING,
+				  NULL));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(-1, read(fd, buf, sizeof(buf)));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(1, poll(&p, 1, 0));
+	ASSERT_EQ(POLLERR, p.revents);
+
+	/* A wrong API number is refused, and the struct comes back zeroed. */
+	memset(&a, 0xff, sizeof(a));
+	a.api = UFFD_API + 1;
+	a.features = 0;
+	ASSERT_EQ(-1, ioctl(fd, UFFDIO_API, &a));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(0, a.api);
+	ASSERT_EQ(0, a.features);
+	ASSERT_EQ(0, a.ioctls);
+
+	/* So is a feature that is not implemented. */
+	a = (struct uffdio_api){ .api = UFFD_API,
+				 .features = UFFD_FEATURE_MINOR_SHMEM };
+	ASSERT_EQ(-1, ioctl(fd, UFFDIO_API, &a));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(0, a.features);
+	a = (struct uffdio_api){ .api = UFFD_API, .features = 1ULL << 40 };
+	ASSERT_EQ(-1, ioctl(fd, UFFDIO_API, &a));
+	ASSERT_EQ(EINVAL, errno);
+
+	/* Failed attempts do not use up the handshake. */
+	a = (struct uffdio_api){ .api = UFFD_API, .features = 0 };
+	ASSERT_EQ(0, ioctl(fd, UFFDIO_API, &a));
+	ASSERT_EQ(UFFD_API, a.api);
+	ASSERT_EQ(SUPPORTED, a.features);	/* exactly what is implemented */
+	ASSERT_EQ((1ULL << _UFFDIO_REGISTER) | (1ULL << _UFFDIO_UNREGISTER) |
+		  (1ULL << _UFFDIO_API), a.ioctls);
+
+	/* Once per fd. */
+	a = (struct uffdio_api){ .api = UFFD_API, .features = 0 };
+	ASSERT_EQ(-1, ioctl(fd, UFFDIO_API, &a));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(0, a.api);
+
+	/* Unknown ioctls, and unimplemented ones, are refused. */
+	ASSERT_EQ(-1, ioctl(fd, _IOWR(UFFDIO, 0x30, struct uffdio_range), buf));
+	ASSERT_EQ(EINVAL, errno);
+	memset(buf, 0, sizeof(buf));
+	ASSERT_EQ(-1, ioctl(fd, UFFDIO_WRITEPROTECT, buf));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(-1, ioctl(fd, UFFDIO_CONTINUE, buf));
+	ASSERT_EQ(EINVAL, errno);
+
+	/* A bad pointer is a fault, not a crash. */
+	ASSERT_EQ(-1, ioctl(fd, UFFDIO_REGISTER, (void *)8));
+	ASSERT_EQ(EFAULT, errno);
+	close(fd);
+
+	fd = sys_userfaultfd(O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(-1, ioctl(fd, UFFDIO_API, (void *)8));
+	ASSERT_EQ(EFAULT, errno);
+	ASSERT_EQ(0, api(fd, SUPPORTED));
+	close(fd);
+}
+
+TEST(fdinfo)
+{
+	char path[64], text[512];
+	int fd = new_uffd(false, UFFD_FEATURE_THREAD_ID);
+	int info;
+	ssize_t n;
+
+	ASSERT_LE(0, fd);
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	info = open(path, O_RDONLY);
+	ASSERT_LE(0, info);
+	n = read(info, text, sizeof(text) - 1);
+	ASSERT_LT(0, n);
+	text[n] = 0;
+	EXPECT_NE(NULL, strstr(text, "pending:\t0\n"));
+	EXPECT_NE(NULL, strstr(text, "total:\t0\n"));
+	EXPECT_NE(NULL, strstr(text, "API:\taa:100:"));
+	close(info);
+	close(fd);
+}
+
+/* ---- registration ------------------------------------------------------ */
+
+FIXTURE(uffd) {
+	int fd;
+	char *area;
+	size_t len;
+};
+
+FIXTURE_SETUP(uffd)
+{
+	self->len = NPAGES * pgsz;
+	self->fd = new_uffd(false, 0);
+	ASSERT_LE(0, self->fd);
+	self->area = map_anon(self->len);
+	ASSERT_NE(NULL, self->area);
+}
+
+FIXTURE_TEARDOWN(uffd)
+{
+	close(self->fd);
+	munmap(self->area, self->len);
+}
+
+TEST_F(uffd, register_errors)
+{
+	int fd = self->fd, other, memfd;
+	char *a = self->area, *file;
+	__u64 ioctls = 0;
+
+	/* Modes: none, unknown, or not implemented. */
+	ASSERT_EQ(-1, do_register(fd, a, pgsz, 0, NULL));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(-1, do_register(fd, a, pgsz, 1ULL << 5, NULL));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(-1, do_register(fd, a, pgsz, UFFDIO_REGISTER_MODE_WP, NULL));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(-1, do_register(fd, a, pgsz, UFFDIO_REGISTER_MODE_MINOR, NULL));
+	ASSERT_EQ(EINVAL, errno);
+
+	/* Ranges: unaligned, empty, overflowing, beyond the address space. */
+	ASSERT_EQ(-1, do_register(fd, a + 1, pgsz, UFFDIO_REGISTER_MODE_MISSING, NULL));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(-1, do_register(fd, a, pgsz + 1, UFFDIO_REGISTER_MODE_MISSING, NULL));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(-1, do_register(fd, a, 0, UFFDIO_REGISTER_MODE_MISSING, NULL));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(-1, do_register(fd, a, -pgsz, UFFDIO_REGISTER_MODE_MISSING, NULL));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(-1, do_register(fd, (void *)(1UL << 62), pgsz,
+				  UFFDIO_REGISTER_MODE_MISSING, NULL));
+	ASSERT_EQ(EINVAL, errno);
+
+	/* No VMA in the range at all. */
+	ASSERT_EQ(0, munmap(a + 10 * pgsz, pgsz));
+	ASSERT_EQ(-1, do_register(fd, a + 10 * pgsz, pgsz,
+				  UFFDIO_REGISTER_MODE_MISSING, NULL));
+	ASSERT_EQ(EINVAL, errno);
+
+	/* Memory this implementation does not handle: shmem. */
+	memfd = memfd_create("uffd-test", 0);
+	ASSERT_LE(0, memfd);
+	ASSERT_EQ(0, ftruncate(memfd, pgsz));
+	file = mmap(NULL, pgsz, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	ASSERT_NE(MAP_FAILED, file);
+	ASSERT_EQ(-1, do_register(fd, file, pgsz, UFFDIO_REGISTER_MODE_MISSING, NULL));
+	ASSERT_EQ(EINVAL, errno);
+	munmap(file, pgsz);
+	close(memfd);
+
+	/* A range with a hole registers what is there. */
+	ASSERT_EQ(0, do_register(fd, a + 9 * pgsz, 3 * pgsz,
+				 UFFDIO_REGISTER_MODE_MISSING, &ioctls));
+	ASSERT_EQ(RANGE_IOCTLS, ioctls);
+
+	/* Registered with another context: busy, and nothing changed. */
+	other = new_uffd(false, 0);
+	ASSERT_LE(0, other);
+	ASSERT_EQ(-1, do_register(other, a, 10 * pgsz,
+				  UFFDIO_REGISTER_MODE_MISSING, NULL));
+	ASSERT_EQ(EBUSY, errno);
+	ASSERT_EQ(0, do_register(other, a, 9 * pgsz,
+				 UFFDIO_REGISTER_MODE_MISSING, &ioctls));
+	close(other);
+
+	/* Registering again with the same context is fine. */
+	ASSERT_EQ(0, do_register(fd, a + 9 * pgsz, pgsz,
+				 UFFDIO_REGISTER_MODE_MISSING, NULL));
+
+	/* Unregister: same range checks. */
+	ASSERT_EQ(-1, do_unregister(fd, a + 1, pgsz));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(-1, do_unregister(fd, a, 0));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(-1, do_unregister(fd, a + 10 * pgsz, pgsz));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(0, do_unregister(fd, a, self->len));
+
+	/* WAKE: same range checks. */
+	ASSERT_EQ(-1, do_wake(fd, a + 1, pgsz));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(-1, do_wake(fd, a, 0));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(0, do_wake(fd, a, pgsz));
+}
+
+TEST_F(uffd, unregister_stops_faults)
+{
+	char *a = self->area;
+
+	ASSERT_EQ(0, do_register(self->fd, a, self->len,
+				 UFFDIO_REGISTER_MODE_MISSING, NULL));
+	/* Unregister the middle: the VMA splits, the rest stays registered. */
+	ASSERT_EQ(0, do_unregister(self->fd, a + pgsz, 2 * pgsz));
+	ASSERT_EQ(0, a[pgsz]);		/* no fault raised: zero page */
+	ASSERT_EQ(0, a[2 * pgsz + 7]);
+	a[pgsz] = 1;
+	/* Page 0 is still registered: COPY works there ... */
+	ASSERT_EQ(0, do_zeropage(self->fd, a, pgsz, 0, NULL));
+	/* ... but not on the unregistered part. */
+	ASSERT_EQ(-1, do_zeropage(self->fd, a + 2 * pgsz, pgsz, 0, NULL));
+	ASSERT_EQ(ENOENT, errno);
+	ASSERT_EQ(0, do_unregister(self->fd, a, self->len));
+	ASSERT_EQ(0, touch_all(a + 3 * pgsz, self->len - 3 * pgsz));
+}
+
+/* ---- COPY, ZEROPAGE, WAKE ---------------------------------------------- */
+
+TEST_F(uffd, copy_errors)
+{
+	char *a = self->area, *src = map_anon(4 * pgsz);
+	__s64 res;
+
+	ASSERT_NE(NULL, src);
+	/* Not registered: ENOENT, reported in the struct too. */
+	ASSERT_EQ(-1, do_copy(self->fd, a, src, pgsz, 0, &res));
+	ASSERT_EQ(ENOENT, errno);
+	ASSERT_EQ(-ENOENT, res);
+
+	ASSERT_EQ(0, do_register(self->fd, a, 8 * pgsz,
+				 UFFDIO_REGISTER_MODE_MISSING, NULL));
+	/* Bad mode, bad ranges: the struct is left alone. */
+	ASSERT_EQ(-1, do_copy(self->fd, a, src, pgsz, 1ULL << 7, &res));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(0x5a5a, res);
+	ASSERT_EQ(-1, do_copy(self->fd, a, src, pgsz, UFFDIO_COPY_MODE_WP, &res));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(-1, do_copy(self->fd, a + 1, src, pgsz, 0, &res));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(-1, do_copy(self->fd, a, src, pgsz - 1, 0, &res));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(-1, do_copy(self->fd, a, src, 0, 0, &res));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(-1, do_copy(self->fd, a, (void *)-pgsz, pgsz, 0, &res));
+	ASSERT_EQ(EINVAL, errno);
+	/* The range runs past the registered VMA. */
+	ASSERT_EQ(-1, do_copy(self->fd, a + 7 * pgsz, src, 2 * pgsz, 0, &res));
+	ASSERT_EQ(ENOENT, errno);
+	/* The source is not readable. */
+	ASSERT_EQ(-1, do_copy(self->fd, a, (void *)pgsz, pgsz, 0, &res));
+	ASSERT_EQ(EFAULT, errno);
+	ASSERT_EQ(-EFAULT, res);
+
+	/* Populated: EEXIST; partial progress is reported, then EAGAIN. */
+	ASSERT_EQ(0, do_copy(self->fd, a + 2 * pgsz, src, pgsz, 0, &res));
+	ASSERT_EQ(0, res - pgsz);
+	ASSERT_EQ(-1, do_copy(self->fd, a + 2 * pgsz, src, pgsz, 0, &res));
+	ASSERT_EQ(EEXIST, errno);
+	ASSERT_EQ(-EEXIST, res);
+	ASSERT_EQ(-1, do_copy(self->fd, a, src, 4 * pgsz, 0, &res));
+	ASSERT_EQ(EAGAIN, errno);
+	ASSERT_EQ(2 * pgsz, res);
+	munmap(src, 4 * pgsz);
+}
+
+TEST_F(uffd, copy_integrity)
+{
+	char *a = self->area, *src = map_anon(self->len);
+	char *unaligned = malloc(pgsz * 3 + 1);
+	__s64 res;
+
+	ASSERT_NE(NULL, src);
+	ASSERT_NE(NULL, unaligned);
+	for (int i = 0; i < NPAGES; i++)
+		fill_pattern(src + i * pgsz, i);
+	ASSERT_EQ(0, do_register(self->fd, a, self->len,
+				 UFFDIO_REGISTER_MODE_MISSING, NULL));
+	/* Half in one call, the rest page by page. */
+	ASSERT_EQ(0, do_copy(self->fd, a, src, self->len / 2, 0, &res));
+	ASSERT_EQ(self->len / 2, res);
+	for (int i = NPAGES / 2; i < NPAGES - 1; i++)
+		ASSERT_EQ(0, do_copy(self->fd, a + i * pgsz, src + i * pgsz,
+				     pgsz, 0, NULL));
+	/* An unaligned source is fine. */
+	memcpy(unaligned + 1, src + (NPAGES - 1) * pgsz, pgsz);
+	ASSERT_EQ(0, do_copy(self->fd, a + (NPAGES - 1) * pgsz, unaligned + 1,
+			     pgsz, 0, NULL));
+	for (int i = 0; i < NPAGES; i++)
+		ASSERT_TRUE(check_pattern(a + i * pgsz, i));
+	/* The pages are ordinary private memory now. */
+	a[0] ^= 1;
+	ASSERT_FALSE(check_pattern(a, 0));
+	free(unaligned);
+	munmap(src, self->len);
+}
+
+TEST_F(uffd, copy_source_not_resident)
+{
+	char *a = self->area, *src = map_anon(4 * pgsz);
+	__s64 res;
+
+	/* The kernel must fault the source in itself. */
+	ASSERT_NE(NULL, src);
+	ASSERT_EQ(0, do_register(self->fd, a, 4 * pgsz,
+				 UFFDIO_REGISTER_MODE_MISSING, NULL));
+	ASSERT_EQ(0, do_copy(self->fd, a, src, 4 * pgsz, 0, &res));
+	ASSERT_EQ(4 * pgsz, res);
+	for (int i = 0; i < 4; i++)
+		ASSERT_EQ(0, a[i * pgsz + 5]);
+	munmap(src, 4 * pgsz);
+}
+
+TEST_F(uffd, zeropage)
+{
+	char *a = self->area;
+	__s64 res;
+
+	ASSERT_EQ(-1, do_zeropage(self->fd, a, pgsz, 0, &res));
+	ASSERT_EQ(ENOENT, errno);
+	ASSERT_EQ(0, do_register(self->fd, a, self->len,
+				 UFFDIO_REGISTER_MODE_MISSING, NULL));
+	ASSERT_EQ(-1, do_zeropage(self->fd, a, pgsz, 1ULL << 3, &res));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(-1, do_zeropage(self->fd, a + 1, pgsz, 0, &res));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(0, do_zeropage(self->fd, a, 4 * pgsz, 0, &res));
+	ASSERT_EQ(4 * pgsz, res);
+	ASSERT_EQ(0, touch_all(a, 4 * pgsz));
+	ASSERT_EQ(-1, do_zeropage(self->fd, a + 3 * pgsz, pgsz, 0, &res));
+	ASSERT_EQ(EEXIST, errno);
+	ASSERT_EQ(-EEXIST, res);
+	/* Writing to a zero page gives a private copy. */
+	a[pgsz] = 42;
+	ASSERT_EQ(42, a[pgsz]);
+	ASSERT_EQ(0, a[2 * pgsz]);
+}
+
+/* ---- the fault path ---------------------------------------------------- */
+
+struct toucher {
+	char *addr;
+	bool write;
+	volatile int done;
+	unsigned long value;
+};
+
+static void *toucher_main(void *arg)
+{
+	struct toucher *t = arg;
+
+	if (t->write)
+		*(volatile char *)t->addr = 7;
+	else
+		t->value = *(volatile unsigned char *)t->addr;
+	t->done = 1;
+	return NULL;
+}
+
+static bool wait_done(volatile int *flag, int ms)
+{
+	for (int i = 0; i < ms && !*flag; i++)
+		usleep(1000);
+	return *flag;
+}
+
+TEST_F(uffd, fault_message)
+{
+	struct toucher t = { .addr = self->area + 5 * pgsz + 123, .write = true };
+	struct uffd_msg msg;
+	pthread_t th;
+	char pat[4096] __attribute__((aligned(4096)));
+
+	ASSERT_EQ(0, do_register(self->fd, self->area, self->len,
+				 UFFDIO_REGISTER_MODE_MISSING, NULL));
+	ASSERT_EQ(0, pthread_create(&th, NULL, toucher_main, &t));
+	ASSERT_EQ(1, read_msg(self->fd, &msg, 5000));
+	EXPECT_EQ(UFFD_EVENT_PAGEFAULT, msg.event);
+	EXPECT_EQ(0, msg.reserved1);
+	EXPECT_EQ(0, msg.reserved2);
+	EXPECT_EQ(0, msg.reserved3);
+	/* Page-aligned by default; a write; no thread id unless asked. */
+	EXPECT_EQ((unsigned long)self->area + 5 * pgsz, msg.arg.pagefault.address);
+	EXPECT_EQ(UFFD_PAGEFAULT_FLAG_WRITE, msg.arg.pagefault.flags);
+	EXPECT_EQ(0, msg.arg.pagefault.feat.ptid);
+	/* The fault is parked until resolved. */
+	usleep(100000);
+	ASSERT_EQ(0, t.done);
+	ASSERT_LE(pgsz, sizeof(pat));
+	memset(pat, 3, pgsz);
+	ASSERT_EQ(0, do_copy(self->fd, self->area + 5 * pgsz, pat, pgsz, 0, NULL));
+	pthread_join(th, NULL);
+	ASSERT_EQ(1, t.done);
+	ASSERT_EQ(7, self->area[5 * pgsz + 123]);
+	ASSERT_EQ(3, self->area[5 * pgsz + 124]);
+}
+
+TEST(fault_message_features)
+{
+	char *a = map_anon(pgsz);
+	int fd = new_uffd(false, UFFD_FEATURE_THREAD_ID | UFFD_FEATURE_EXACT_ADDRESS);
+	struct toucher t = { .addr = a + 321, .write = false };
+	struct uffd_msg msg;
+	pthread_t th;
+
+	ASSERT_NE(NULL, a);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, do_register(fd, a, pgsz, UFFDIO_REGISTER_MODE_MISSING, NULL));
+	ASSERT_EQ(0, pthread_create(&th, NULL, toucher_main, &t));
+	ASSERT_EQ(1, read_msg(fd, &msg, 5000));
+	EXPECT_EQ((unsigned long)a + 321, msg.arg.pagefault.address);
+	EXPECT_EQ(0, msg.arg.pagefault.flags);	/* a read */
+	EXPECT_NE(0, msg.arg.pagefault.feat.ptid);
+	EXPECT_NE(getpid(), msg.arg.pagefault.feat.ptid);
+	ASSERT_EQ(0, do_zeropage(fd, a, pgsz, 0, NULL));
+	pthread_join(th, NULL);
+	ASSERT_EQ(0, t.value);
+	close(fd);
+}
+
+TEST_F(uffd, read_semantics)
+{
+	struct toucher t[3];
+	pthread_t th[3];
+	struct uffd_msg msgs[4];
+	char small[sizeof(struct uffd_msg) - 1];
+	ssize_t n;
+	int got = 0;
+
+	/* Nothing queued: EAGAIN on a non-blocking fd. */
+	ASSERT_EQ(-1, read(self->fd, msgs, sizeof(msgs[0])));
+	ASSERT_EQ(EAGAIN, errno);
+	/* A buffer smaller than one message. */
+	ASSERT_EQ(-1, read(self->fd, small, sizeof(small)));
+	ASSERT_EQ(EINVAL, errno);
+
+	ASSERT_EQ(0, do_register(self->fd, self->area, self->len,
+				 UFFDIO_REGISTER_MODE_MISSING, NULL));
+	for (int i = 0; i < 3; i++) {
+		t[i] = (struct toucher){ .addr = self->area + i * 2 * pgsz };
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, toucher_main, &t[i]));
+	}
+	/* Several messages in one read, never a partial one. */
+	while (got < 3) {
+		struct pollfd p = { .fd = self->fd, .events = POLLIN };
+
+		ASSERT_EQ(1, poll(&p, 1, 5000));
+		n = read(self->fd, msgs, sizeof(msgs) - 1);
+		ASSERT_LT(0, n);
+		ASSERT_EQ(0, n % sizeof(msgs[0]));
+		ASSERT_GE(3 * sizeof(msgs[0]), n);
+		got += n / sizeof(msgs[0]);
+	}
+	ASSERT_EQ(3, got);
+	/* Read faults are not read twice. */
+	ASSERT_EQ(-1, read(self->fd, msgs, sizeof(msgs)));
+	ASSERT_EQ(EAGAIN, errno);
+	ASSERT_EQ(0, do_zeropage(self->fd, self->area, self->len, 0, NULL));
+	for (int i = 0; i < 3; i++)
+		pthread_join(th[i], NULL);
+}
+
+TEST(blocking_read_and_poll)
+{
+	char *a = map_anon(pgsz);
+	int fd = new_uffd(true, 0);
+	struct pollfd p;
+	struct uffd_msg msg;
+	struct toucher t;
+	pthread_t th;
+
+	ASSERT_NE(NULL, a);
+	ASSERT_LE(0, fd);
+	t = (struct toucher){ .addr = a };
+	/* poll on a blocking fd is an error: read could block forever. */
+	p = (struct pollfd){ .fd = fd, .events = POLLIN };
+	ASSERT_EQ(1, poll(&p, 1, 0));
+	ASSERT_EQ(POLLERR, p.revents);
+
+	ASSERT_EQ(0, do_register(fd, a, pgsz, UFFDIO_REGISTER_MODE_MISSING, NULL));
+	ASSERT_EQ(0, pthread_create(&th, NULL, toucher_main, &t));
+	/* A blocking read waits for the fault. */
+	ASSERT_EQ(sizeof(msg), read(fd, &msg, sizeof(msg)));
+	ASSERT_EQ((unsigned long)a, msg.arg.pagefault.address);
+
+	/* Non-blocking now: poll says nothing, then POLLIN for a fault. */
+	ASSERT_EQ(0, fcntl(fd, F_SETFL, O_NONBLOCK));
+	p.revents = 0;
+	ASSERT_EQ(0, poll(&p, 1, 0));
+	ASSERT_EQ(0, do_zeropage(fd, a, pgsz, 0, NULL));
+	pthread_join(th, NULL);
+	close(fd);
+}
+
+TEST(blocking_read_signal)
+{
+	int fd = new_uffd(true, 0);
+	struct uffd_msg msg;
+	pid_t pid;
+	int status;
+
+	/* A blocked reader is interruptible, and killable. */
+	ASSERT_LE(0, fd);
+	pid = fork();
+	if (pid == 0) {
+		read(fd, &msg, sizeof(msg));
+		_exit(0);
+	}
+	usleep(200000);
+	ASSERT_EQ(0, waitpid(pid, &status, WNOHANG));
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFSIGNALED(status));
+	close(fd);
+}
+
+TEST_F(uffd, dontwake_then_wake)
+{
+	struct toucher t = { .addr = self->area + pgsz };
+	struct uffd_msg msg;
+	pthread_t th;
+	char pat[4096] __attribute__((aligned(4096)));
+
+	ASSERT_LE(pgsz, sizeof(pat));
+	fill_pattern(pat, 1);
+	ASSERT_EQ(0, do_register(self->fd, self->area, self->len,
+				 UFFDIO_REGISTER_MODE_MISSING, NULL));
+	ASSERT_EQ(0, pthread_create(&th, NULL, toucher_main, &t));
+	ASSERT_EQ(1, read_msg(self->fd, &msg, 5000));
+	/* Resolved but not woken: the thread stays parked. */
+	ASSERT_EQ(0, do_copy(self->fd, self->area + pgsz, pat, pgsz,
+			     UFFDIO_COPY_MODE_DONTWAKE, NULL));
+	usleep(200000);
+	ASSERT_EQ(0, t.done);
+	/* Waking elsewhere does not wake it. */
+	ASSERT_EQ(0, do_wake(self->fd, self->area, pgsz));
+	ASSERT_EQ(0, do_wake(self->fd, self->area + 2 * pgsz, pgsz));
+	usleep(200000);
+	ASSERT_EQ(0, t.done);
+	ASSERT_EQ(0, do_wake(self->fd, self->area, 2 * pgsz));
+	pthread_join(th, NULL);
+	ASSERT_TRUE(check_pattern(self->area + pgsz, 1));
+}
+
+TEST_F(uffd, dontwake_batch)
+{
+	enum { N = 8 };
+	struct toucher t[N];
+	pthread_t th[N];
+	struct uffd_msg msg;
+	int seen = 0;
+
+	/* Resolve a batch with DONTWAKE, then one WAKE for all of it. */
+	ASSERT_EQ(0, do_register(self->fd, self->area, self->len,
+				 UFFDIO_REGISTER_MODE_MISSING, NULL));
+	for (int i = 0; i < N; i++) {
+		t[i] = (struct toucher){ .addr = self->area + i * pgsz };
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, toucher_main, &t[i]));
+	}
+	while (seen < N) {
+		ASSERT_EQ(1, read_msg(self->fd, &msg, 5000));
+		ASSERT_EQ(0, do_zeropage(self->fd,
+				(void *)(unsigned long)msg.arg.pagefault.address,
+				pgsz, UFFDIO_ZEROPAGE_MODE_DONTWAKE, NULL));
+		seen++;
+	}
+	usleep(100000);
+	for (int i = 0; i < N; i++)
+		ASSERT_EQ(0, t[i].done);
+	ASSERT_EQ(0, do_wake(self->fd, self->area, N * pgsz));
+	for (int i = 0; i < N; i++)
+		pthread_join(th[i], NULL);
+}
+
+TEST_F(uffd, resolved_before_read)
+{
+	struct toucher t = { .addr = self->area };
+	pthread_t th;
+	char path[64], text[256];
+	int info;
+	ssize_t n;
+
+	/* A fault resolved without ever being read is woken all the same. */
+	ASSERT_EQ(0, do_register(self->fd, self->area, self->len,
+				 UFFDIO_REGISTER_MODE_MISSING, NULL));
+	ASSERT_EQ(0, pthread_create(&th, NULL, toucher_main, &t));
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", self->fd);
+	/* Wait until it is parked (fdinfo counts it). */
+	for (int i = 0; i < 5000; i++) {
+		info = open(path, O_RDONLY);
+		ASSERT_LE(0, info);
+		n = read(info, text, sizeof(text) - 1);
+		close(info);
+		ASSERT_LT(0, n);
+		text[n] = 0;
+		if (strstr(text, "pending:\t1\n"))
+			break;
+		usleep(1000);
+	}
+	ASSERT_NE(NULL, strstr(text, "total:\t1\n"));
+	ASSERT_EQ(0, do_zeropage(self->fd, self->area, pgsz, 0, NULL));
+	pthread_join(th, NULL);
+	/* And its message is gone with it. */
+	ASSERT_EQ(-1, read(self->fd, text, sizeof(struct uffd_msg)));
+	ASSERT_EQ(EAGAIN, errno);
+}
+
+TEST_F(uffd, poll_pending)
+{
+	struct pollfd p = { .fd = self->fd, .events = POLLIN };
+	struct toucher t = { .addr = self->area };
+	pthread_t th;
+
+	ASSERT_EQ(0, poll(&p, 1, 0));
+	ASSERT_EQ(0, do_register(self->fd, self->area, self->len,
+				 UFFDIO_REGISTER_MODE_MISSING, NULL));
+	ASSERT_EQ(0, pthread_create(&th, NULL, toucher_main, &t));
+	ASSERT_EQ(1, poll(&p, 1, 5000));
+	ASSERT_EQ(POLLIN, p.revents);
+	ASSERT_EQ(0, do_zeropage(self->fd, self->area, pgsz, 0, NULL));
+	pthread_join(th, NULL);
+	ASSERT_EQ(0, poll(&p, 1, 0));
+}
+
+static sigjmp_buf sigbus_env;
+
+static void on_sigbus(int sig)
+{
+	siglongjmp(sigbus_env, 1);
+}
+
+TEST(sigbus_feature)
+{
+	char *a = map_anon(pgsz);
+	int fd = new_uffd(false, UFFD_FEATURE_SIGBUS);
+	struct sigaction sa = { .sa_handler = on_sigbus };
+	struct uffd_msg msg;
+	volatile int reached = 0;
+
+	/* With UFFD_FEATURE_SIGBUS a missing page is SIGBUS, not a wait. */
+	ASSERT_NE(NULL, a);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, do_register(fd, a, pgsz, UFFDIO_REGISTER_MODE_MISSING, NULL));
+	ASSERT_EQ(0, sigaction(SIGBUS, &sa, NULL));
+	if (!sigsetjmp(sigbus_env, 1)) {
+		(void)*(volatile char *)a;
+		reached = 1;
+	}
+	ASSERT_EQ(0, reached);
+	/* No message was queued, and the page can still be filled. */
+	ASSERT_EQ(-1, read(fd, &msg, sizeof(msg)));
+	ASSERT_EQ(EAGAIN, errno);
+	ASSERT_EQ(0, do_zeropage(fd, a, pgsz, 0, NULL));
+	ASSERT_EQ(0, *(volatile char *)a);
+	close(fd);
+}
+
+/* A kernel-mode fault: read(2) writes into the registered page. */
+struct kfault {
+	char *addr;
+	int pipe_rd;
+	volatile int done;
+	ssize_t ret;
+	int err;
+};
+
+static void *kfault_main(void *arg)
+{
+	struct kfault *k = arg;
+
+	k->ret = read(k->pipe_rd, k->addr, 16);
+	k->err = errno;
+	k->done = 1;
+	return NULL;
+}
+
+static void kernel_fault_case(struct __test_metadata *_metadata, int flags)
+{
+	char *a = map_anon(pgsz);
+	int fd = sys_userfaultfd(O_CLOEXEC | O_NONBLOCK | flags);
+	struct kfault k = { .addr = a };
+	struct uffd_msg msg;
+	int pipefd[2];
+	pthread_t th;
+
+	ASSERT_NE(NULL, a);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, api(fd, 0));
+	ASSERT_EQ(0, pipe(pipefd));
+	ASSERT_EQ(16, write(pipefd[1], "0123456789abcdef", 16));
+	k.pipe_rd = pipefd[0];
+	ASSERT_EQ(0, do_register(fd, a, pgsz, UFFDIO_REGISTER_MODE_MISSING, NULL));
+	ASSERT_EQ(0, pthread_create(&th, NULL, kfault_main, &k));
+	if (flags & UFFD_USER_MODE_ONLY) {
+		/* Not ours to handle: the syscall fails with EFAULT. */
+		pthread_join(th, NULL);
+		ASSERT_EQ(-1, k.ret);
+		ASSERT_EQ(EFAULT, k.err);
+		ASSERT_EQ(-1, read(fd, &msg, sizeof(msg)));
+		ASSERT_EQ(EAGAIN, errno);
+	} else {
+		/* Handled like any other fault. */
+		ASSERT_EQ(1, read_msg(fd, &msg, 5000));
+		ASSERT_EQ((unsigned long)a, msg.arg.pagefault.address);
+		ASSERT_EQ(UFFD_PAGEFAULT_FLAG_WRITE, msg.arg.pagefault.flags);
+		ASSERT_EQ(0, k.done);
+		ASSERT_EQ(0, do_zeropage(fd, a, pgsz, 0, NULL));
+		pthread_join(th, NULL);
+		ASSERT_EQ(16, k.ret);
+		ASSERT_EQ(0, memcmp(a, "0123456789abcdef", 16));
+	}
+	close(pipefd[0]);
+	close(pipefd[1]);
+	close(fd);
+}
+
+TEST(kernel_fault)
+{
+	kernel_fault_case(_metadata, 0);
+}
+
+TEST(kernel_fault_user_mode_only)
+{
+	kernel_fault_case(_metadata, UFFD_USER_MODE_ONLY);
+}
+
+static volatile int usr1_seen;
+
+static void on_usr1(int sig)
+{
+	usr1_seen++;
+}
+
+TEST_F(uffd, signal_while_parked)
+{
+	struct sigaction sa = { .sa_handler = on_usr1 };
+	struct toucher t = { .addr = self->area };
+	struct uffd_msg msg;
+	pthread_t th;
+	int n = 0;
+
+	/* A signal runs its handler, then the access faults again. */
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+	ASSERT_EQ(0, do_register(self->fd, self->area, self->len,
+				 UFFDIO_REGISTER_MODE_MISSING, NULL));
+	ASSERT_EQ(0, pthread_create(&th, NULL, toucher_main, &t));
+	ASSERT_EQ(1, read_msg(self->fd, &msg, 5000));
+	ASSERT_EQ(0, pthread_kill(th, SIGUSR1));
+	ASSERT_EQ(1, read_msg(self->fd, &msg, 5000));	/* faulted again */
+	ASSERT_EQ(1, usr1_seen);
+	ASSERT_EQ(0, t.done);
+	ASSERT_EQ(0, do_zeropage(self->fd, self->area, pgsz, 0, NULL));
+	pthread_join(th, NULL);
+	/* Drain any duplicate, then nothing is left. */
+	while (read(self->fd, &msg, sizeof(msg)) > 0 && n++ < 4)
+		;
+	ASSERT_EQ(EAGAIN, errno);
+}
+
+TEST_F(uffd, fatal_signal_while_parked)
+{
+	pid_t pid;
+	int status;
+	struct uffd_msg msg;
+
+	/* The child parks on a fault nobody answers: SIGKILL must end it. */
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		int fd = new_uffd(false, 0);
+		char *a = map_anon(pgsz);
+
+		if (fd < 0 || !a ||
+		    do_register(fd, a, pgsz, UFFDIO_REGISTER_MODE_MISSING, NULL))
+			_exit(1);
+		(void)*(volatile char *)a;	/* nobody will ever answer */
+		_exit(2);
+	}
+	usleep(300000);
+	ASSERT_EQ(0, waitpid(pid, &status, WNOHANG));
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFSIGNALED(status));
+	ASSERT_EQ(SIGKILL, WTERMSIG(status));
+	ASSERT_EQ(-1, read(self->fd, &msg, sizeof(msg)));
+	ASSERT_EQ(EAGAIN, errno);
+}
+
+/* ---- concurrency --------------------------------------------------------- */
+
+struct worker {
+	char *base;
+	size_t len;
+	int id, nworkers;
+	int bad;
+};
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	size_t npages = w->len / pgsz;
+
+	/* Every worker reads every page, starting at its own offset. */
+	for (size_t i = 0; i < npages; i++) {
+		size_t page = (i + w->id * npages / w->nworkers) % npages;
+
+		if (!check_pattern(w->base + page * pgsz, page))
+			w->bad++;
+	}
+	return NULL;
+}
+
+TEST_F_TIMEOUT(uffd, many_threads_many_monitors, 120)
+{
+	enum { WORKERS = 16, MONITORS = 3, PAGES = 512 };
+	size_t len = PAGES * pgsz;
+	char *a = map_anon(len);
+	struct monitor m[MONITORS];
+	struct worker w[WORKERS];
+	pthread_t th[WORKERS];
+	int served = 0, eexist = 0;
+
+	ASSERT_NE(NULL, a);
+	ASSERT_EQ(0, do_register(self->fd, a, len, UFFDIO_REGISTER_MODE_MISSING,
+				 NULL));
+	for (int i = 0; i < MONITORS; i++)
+		ASSERT_EQ(0, monitor_start(&m[i], self->fd, a, len));
+	for (int i = 0; i < WORKERS; i++) {
+		w[i] = (struct worker){ .base = a, .len = len, .id = i,
+					.nworkers = WORKERS };
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, worker_main, &w[i]));
+	}
+	for (int i = 0; i < WORKERS; i++) {
+		pthread_join(th[i], NULL);
+		EXPECT_EQ(0, w[i].bad);
+	}
+	for (int i = 0; i < MONITORS; i++) {
+		monitor_stop(&m[i]);
+		EXPECT_EQ(0, m[i].errors);
+		served += m[i].served;
+		eexist += m[i].eexist;
+	}
+	/* Each page was resolved exactly once. */
+	EXPECT_EQ(PAGES, served);
+	for (int i = 0; i < PAGES; i++)
+		ASSERT_TRUE(check_pattern(a + i * pgsz, i));
+	TH_LOG("%d faults served, %d duplicate resolutions", served, eexist);
+	munmap(a, len);
+}
+
+struct racer {
+	char *base;
+	int npages;
+	volatile int next;	/* the page the toucher is about to touch */
+	volatile bool quit;
+};
+
+static void *racer_touch(void *arg)
+{
+	struct racer *r = arg;
+
+	for (int i = 0; i < r->npages; i++) {
+		r->next = i;
+		if (!check_pattern(r->base + i * pgsz, i))
+			return (void *)1;
+	}
+	r->quit = true;
+	return NULL;
+}
+
+TEST_F_TIMEOUT(uffd, fault_races_copy, 120)
+{
+	enum { PAGES = 256 };
+	size_t len = PAGES * pgsz;
+	char *a = map_anon(len), *src = aligned_alloc(pgsz, pgsz);
+	struct racer r = { .base = a, .npages = PAGES };
+	struct uffd_msg msg;
+	pthread_t th;
+	void *ret;
+	int copied = 0;
+
+	/*
+	 * Resolve each page as the toucher reaches it, without waiting for
+	 * its message: some copies land before the fault parks, some after.
+	 * The page-table check before sleeping must catch the first kind.
+	 */
+	ASSERT_NE(NULL, a);
+	ASSERT_EQ(0, do_register(self->fd, a, len, UFFDIO_REGISTER_MODE_MISSING,
+				 NULL));
+	ASSERT_EQ(0, pthread_create(&th, NULL, racer_touch, &r));
+	for (int page = 0; page < PAGES; page++) {
+		while (r.next < page && !r.quit)
+			;
+		fill_pattern(src, page);
+		if (!do_copy(self->fd, a + page * pgsz, src, pgsz, 0, NULL))
+			copied++;
+		else
+			ASSERT_EQ(EEXIST, errno);
+		while (read(self->fd, &msg, sizeof(msg)) > 0)
+			;
+	}
+	pthread_join(th, &ret);
+	ASSERT_EQ(NULL, ret);
+	ASSERT_EQ(PAGES, copied);
+	free(src);
+	munmap(a, len);
+}
+
+TEST_F_TIMEOUT(uffd, thp_range, 60)
+{
+	size_t len = 4UL << 20;
+	char *raw = map_anon(len * 2), *a;
+	struct monitor m;
+
+	/* A THP-eligible range faults at PMD level first. */
+	ASSERT_NE(NULL, raw);
+	a = (char *)(((unsigned long)raw + len - 1) & ~(len - 1));
+	madvise(a, len, MADV_HUGEPAGE);
+	ASSERT_EQ(0, do_register(self->fd, a, len, UFFDIO_REGISTER_MODE_MISSING,
+				 NULL));
+	ASSERT_EQ(0, monitor_start(&m, self->fd, a, len));
+	for (size_t i = 0; i < len / pgsz; i += 97)
+		ASSERT_TRUE(check_pattern(a + i * pgsz, i));
+	monitor_stop(&m);
+	EXPECT_EQ(0, m.errors);
+	munmap(raw, len * 2);
+}
+
+/* ---- lifetimes ----------------------------------------------------------- */
+
+TEST_F_TIMEOUT(uffd, close_while_faulting, 60)
+{
+	enum { N = 8 };
+	struct toucher t[N];
+	pthread_t th[N];
+	struct uffd_msg msg;
+	int seen = 0;
+
+	ASSERT_EQ(0, do_register(self->fd, self->area, self->len,
+				 UFFDIO_REGISTER_MODE_MISSING, NULL));
+	for (int i = 0; i < N; i++) {
+		t[i] = (struct toucher){ .addr = self->area + i * pgsz,
+					 .write = i & 1 };
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, toucher_main, &t[i]));
+	}
+	/* Read some, leave the others unread. */
+	while (seen < N / 2 && read_msg(self->fd, &msg, 5000) == 1)
+		seen++;
+	ASSERT_EQ(N / 2, seen);
+	close(self->fd);
+	self->fd = -1;
+	/* Every fault completes, on now-unregistered memory. */
+	for (int i = 0; i < N; i++) {
+		ASSERT_TRUE(wait_done(&t[i].done, 10000));
+		pthread_join(th[i], NULL);
+		ASSERT_EQ(i & 1 ? 7 : 0, self->area[i * pgsz]);
+	}
+	ASSERT_EQ(0, touch_all(self->area + N * pgsz, self->len - N * pgsz));
+}
+
+static int send_fd(int sock, int fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+	char byte = 0;
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	return sendmsg(sock, &mh, 0) == 1 ? 0 : -1;
+}
+
+static int recv_fd(int sock)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+	char byte;
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *c;
+	int fd;
+
+	if (recvmsg(sock, &mh, 0) != 1)
+		return -1;
+	c = CMSG_FIRSTHDR(&mh);
+	if (!c || c->cmsg_type != SCM_RIGHTS)
+		return -1;
+	memcpy(&fd, CMSG_DATA(c), sizeof(int));
+	return fd;
+}
+
+TEST(target_exits)
+{
+	int sv[2], fd, status;
+	unsigned long addr;
+	char *src = map_anon(pgsz);
+	struct uffd_msg msg;
+	__s64 res;
+	pid_t pid;
+
+	/*
+	 * A monitor that is not the target: the child creates the fd and
+	 * hands it over, then exits.  The monitor gets ESRCH afterwards.
+	 */
+	ASSERT_NE(NULL, src);
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		char *a = map_anon(4 * pgsz);
+		int ufd = new_uffd(false, 0);
+
+		if (!a || ufd < 0 ||
+		    do_register(ufd, a, 4 * pgsz, UFFDIO_REGISTER_MODE_MISSING, NULL))
+			_exit(1);
+		addr = (unsigned long)a;
+		if (send_fd(sv[1], ufd) ||
+		    write(sv[1], &addr, sizeof(addr)) != sizeof(addr))
+			_exit(2);
+		/* Wait for the go-ahead, then leave without a word. */
+		if (read(sv[1], &status, 1) != 1)
+			_exit(3);
+		_exit(0);
+	}
+	fd = recv_fd(sv[0]);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(sizeof(addr), read(sv[0], &addr, sizeof(addr)));
+	/* Alive: filling its memory works. */
+	ASSERT_EQ(0, do_zeropage(fd, (void *)addr, pgsz, 0, NULL));
+	ASSERT_EQ(1, write(sv[0], "x", 1));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+
+	res = 0;
+	ASSERT_EQ(-1, do_copy(fd, (void *)(addr + pgsz), src, pgsz, 0, &res));
+	ASSERT_EQ(ESRCH, errno);
+	ASSERT_EQ(-1, do_zeropage(fd, (void *)(addr + pgsz), pgsz, 0, &res));
+	ASSERT_EQ(ESRCH, errno);
+	ASSERT_EQ(-1, do_register(fd, (void *)addr, pgsz,
+				  UFFDIO_REGISTER_MODE_MISSING, NULL));
+	ASSERT_EQ(ENOMEM, errno);
+	ASSERT_EQ(0, do_wake(fd, (void *)addr, pgsz));
+	ASSERT_EQ(-1, read(fd, &msg, sizeof(msg)));
+	ASSERT_EQ(EAGAIN, errno);
+	close(fd);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+TEST_F(uffd, fork_without_events)
+{
+	char *a = self->area;
+	struct toucher t = { .addr = a + 3 * pgsz };
+	struct uffd_msg msg;
+	pthread_t th;
+	pid_t pid;
+	int status;
+
+	ASSERT_EQ(0, do_register(self->fd, a, self->len,
+				 UFFDIO_REGISTER_MODE_MISSING, NULL));
+	ASSERT_EQ(0, do_zeropage(self->fd, a, pgsz, 0, NULL));
+	a[0] = 9;
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		/* The child's copy is not registered: no fault, no wait. */
+		if (a[0] != 9 || touch_all(a + pgsz, self->len - pgsz) != 0)
+			_exit(1);
+		a[5 * pgsz] = 1;
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	/* Nothing was queued for the child ... */
+	ASSERT_EQ(-1, read(self->fd, &msg, sizeof(msg)));
+	ASSERT_EQ(EAGAIN, errno);
+	/* ... and the parent's range is still registered. */
+	ASSERT_EQ(0, pthread_create(&th, NULL, toucher_main, &t));
+	ASSERT_EQ(1, read_msg(self->fd, &msg, 5000));
+	ASSERT_EQ((unsigned long)(a + 3 * pgsz), msg.arg.pagefault.address);
+	ASSERT_EQ(0, do_zeropage(self->fd, a + 3 * pgsz, pgsz, 0, NULL));
+	pthread_join(th, NULL);
+}
+
+TEST_F(uffd, mremap_without_events)
+{
+	char *a = self->area, *b;
+	void *hole = mmap(NULL, 4 * pgsz, PROT_NONE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	/* Without REMAP events the moved range is no longer registered. */
+	ASSERT_NE(MAP_FAILED, hole);
+	ASSERT_EQ(0, do_register(self->fd, a, self->len,
+				 UFFDIO_REGISTER_MODE_MISSING, NULL));
+	b = mremap(a, 4 * pgsz, 4 * pgsz, MREMAP_MAYMOVE | MREMAP_FIXED, hole);
+	ASSERT_EQ(hole, b);
+	ASSERT_EQ(0, touch_all(b, 4 * pgsz));
+	ASSERT_EQ(-1, do_zeropage(self->fd, b, pgsz, 0, NULL));
+	ASSERT_EQ(ENOENT, errno);
+	munmap(b, 4 * pgsz);
+	/* The part left behind still is. */
+	ASSERT_EQ(0, do_zeropage(self->fd, a + 4 * pgsz, pgsz, 0, NULL));
+}
+
+TEST_HARNESS_MAIN
