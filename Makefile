@@ -55,7 +55,7 @@ run: kernel demo
 check: kernel selftests upstream-tests demo
 	@$(H)/check.sh
 
-bench: kernel selftests upstream-tests
+bench: kernel stock-kernel upstream-tests
 	@$(H)/bench.sh
 
 checkpatch: base

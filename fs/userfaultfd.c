@@ -25,6 +25,7 @@
 
 #include <linux/anon_inodes.h>
 #include <linux/file.h>
+#include <linux/hugetlb.h>
 #include <linux/fs.h>
 #include <linux/init.h>
 #include <linux/miscdevice.h>
@@ -47,14 +48,17 @@ static int sysctl_unprivileged_userfaultfd __read_mostly;
 static struct kmem_cache *uffd_ctx_cache __ro_after_init;
 
 /* Optional features this implementation provides. */
-#define UFFD_FEATURES_SUPPORTED	(UFFD_FEATURE_SIGBUS |			\
+#define UFFD_FEATURES_SUPPORTED	(UFFD_FEATURE_MISSING_SHMEM |		\
+				 UFFD_FEATURE_MISSING_HUGETLBFS |	\
+				 UFFD_FEATURE_SIGBUS |			\
 				 UFFD_FEATURE_THREAD_ID |		\
 				 UFFD_FEATURE_EXACT_ADDRESS)
 
-/* ioctls valid on a registered (anonymous) range. */
+/* ioctls valid on a registered range; hugetlbfs has no zero page. */
 #define UFFD_RANGE_IOCTLS	(BIT_ULL(_UFFDIO_WAKE) |		\
 				 BIT_ULL(_UFFDIO_COPY) |		\
 				 BIT_ULL(_UFFDIO_ZEROPAGE))
+#define UFFD_HUGE_RANGE_IOCTLS	(UFFD_RANGE_IOCTLS & ~BIT_ULL(_UFFDIO_ZEROPAGE))
 
 /* Registration modes this implementation provides. */
 #define UFFD_MODES_SUPPORTED	UFFDIO_REGISTER_MODE_MISSING
@@ -265,6 +269,16 @@ static bool uffd_page_missing(struct mm_struct *mm, unsigned long addr)
 	return missing;
 }
 
+/* The same for a hugetlbfs page; the hugetlb VMA lock must be held. */
+static bool uffd_huge_page_missing(struct vm_area_struct *vma,
+				   unsigned long addr)
+{
+	pte_t *ptep = hugetlb_walk(vma, addr, vma_kernel_pagesize(vma));
+
+	return !ptep || huge_pte_none_mostly(huge_ptep_get(vma->vm_mm, addr,
+							   ptep));
+}
+
 static unsigned int uffd_wait_state(unsigned int fault_flags)
 {
 	if (fault_flags & FAULT_FLAG_INTERRUPTIBLE)
@@ -310,7 +324,7 @@ vm_fault_t handle_userfault(struct vm_fault *vmf, unsigned long reason)
 	struct userfaultfd_ctx *ctx = vma->vm_userfaultfd_ctx.ctx;
 	unsigned int state = uffd_wait_state(vmf->flags);
 	struct uffd_fault f;
-	bool missing;
+	bool missing, huge;
 
 	assert_fault_locked(vmf);
 
@@ -334,7 +348,11 @@ vm_fault_t handle_userfault(struct vm_fault *vmf, unsigned long reason)
 	f.page = vmf->address & PAGE_MASK;
 	f.task = current;
 	f.woken = false;
+	huge = is_vm_hugetlb_page(vma);
 
+	/* A sleeping lock: taken before the task state changes. */
+	if (huge)
+		hugetlb_vma_lock_read(vma);
 	spin_lock(&ctx->fault_lock);
 	if (ctx->released) {
 		/*
@@ -342,6 +360,8 @@ vm_fault_t handle_userfault(struct vm_fault *vmf, unsigned long reason)
 		 * it gets the mmap lock: drop ours and retry the fault.
 		 */
 		spin_unlock(&ctx->fault_lock);
+		if (huge)
+			hugetlb_vma_unlock_read(vma);
 		release_fault_lock(vmf);
 		return VM_FAULT_RETRY;
 	}
@@ -351,7 +371,12 @@ vm_fault_t handle_userfault(struct vm_fault *vmf, unsigned long reason)
 	set_current_state(state);
 	spin_unlock(&ctx->fault_lock);
 
-	missing = uffd_page_missing(vma->vm_mm, f.page);
+	if (huge) {
+		missing = uffd_huge_page_missing(vma, f.page);
+		hugetlb_vma_unlock_read(vma);
+	} else {
+		missing = uffd_page_missing(vma->vm_mm, f.page);
+	}
 	release_fault_lock(vmf);
 
 	if (missing) {
@@ -685,6 +710,7 @@ static int uffd_ioctl_register(struct userfaultfd_ctx *ctx,
 {
 	struct uffdio_register reg;
 	unsigned long vm_flags;
+	bool huge;
 	int err;
 
 	if (copy_from_user(&reg, arg, offsetof(struct uffdio_register, ioctls)))
@@ -700,13 +726,15 @@ static int uffd_ioctl_register(struct userfaultfd_ctx *ctx,
 
 	mmap_write_lock(ctx->mm);
 	err = uffd_register_range(ctx->mm, ctx, reg.range.start,
-				  reg.range.start + reg.range.len, vm_flags);
+				  reg.range.start + reg.range.len, vm_flags,
+				  &huge);
 	mmap_write_unlock(ctx->mm);
 	mmput(ctx->mm);
 	if (err)
 		return err;
 	/* What can be done on the range now. */
-	if (put_user(UFFD_RANGE_IOCTLS, &arg->ioctls))
+	if (put_user(huge ? UFFD_HUGE_RANGE_IOCTLS : UFFD_RANGE_IOCTLS,
+		     &arg->ioctls))
 		return -EFAULT;
 	return 0;
 }
@@ -715,6 +743,7 @@ static int uffd_ioctl_unregister(struct userfaultfd_ctx *ctx,
 				 struct uffdio_range __user *arg)
 {
 	struct uffdio_range range;
+	bool huge;
 	int err;
 
 	if (copy_from_user(&range, arg, sizeof(range)))
@@ -727,7 +756,7 @@ static int uffd_ioctl_unregister(struct userfaultfd_ctx *ctx,
 
 	mmap_write_lock(ctx->mm);
 	err = uffd_register_range(ctx->mm, ctx, range.start,
-				  range.start + range.len, 0);
+				  range.start + range.len, 0, &huge);
 	mmap_write_unlock(ctx->mm);
 	mmput(ctx->mm);
 	/* Faults parked on the range would otherwise wait forever. */

@@ -4,6 +4,8 @@
 # Boot BZIMAGE under QEMU (TCG), run CMD in the guest, exit with its
 # status.  A guest that does not finish in S seconds is killed and the
 # run fails; so does one whose kernel log shows a warning or a bug.
+# QEMU_EXTRA adds QEMU options (make bench: -icount for a guest clock
+# that does not depend on the host's load).
 . "$(dirname "$0")/lib.sh"
 
 timeout=600 log= scan=1
@@ -44,7 +46,7 @@ timeout -k 10 "$timeout" qemu-system-x86_64 -accel "$accel" -smp 2 -m 2G \
 	-device virtio-9p-pci,fsdev=root,mount_tag=/dev/root \
 	-fsdev local,id=repo,path="$TOP",security_model=none,readonly=on,multidevs=remap \
 	-device virtio-9p-pci,fsdev=repo,mount_tag=uffdrepo \
-	</dev/null 2>&1 | tee "$log"
+	${QEMU_EXTRA:-} </dev/null 2>&1 | tee "$log"
 qemu=${PIPESTATUS[0]}
 set -e
 

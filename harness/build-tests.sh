@@ -5,6 +5,7 @@
 #   upstream:  6.12's own uffd-unit-tests and uffd-stress, against
 #              upstream's headers, untouched
 #   demo:      the demonstration monitor used by `make run`
+#   bench:     the benchmark programs of `make bench`
 . "$(dirname "$0")/lib.sh"
 
 SRC=$(base_tree)
@@ -47,7 +48,12 @@ demo)
 	make -s -C "$TOP/demo" OUTPUT="$BUILD/demo" \
 		CPPFLAGS="-I$TOP/include/uapi"
 	;;
+bench)
+	mkdir -p "$BUILD/bench"
+	make -s -C "$TOP/bench" OUTPUT="$BUILD/bench" \
+		CPPFLAGS="-I$TOP/include/uapi"
+	;;
 *)
-	die "usage: build-tests.sh selftests|upstream|demo"
+	die "usage: build-tests.sh selftests|upstream|demo|bench"
 	;;
 esac

@@ -15,7 +15,7 @@ if [ "$(cat "$TREE/.uffd-series" 2>/dev/null)" != "$series_id" ]; then
 	# in place, so the base is never modified.
 	cp -al "$SRC" "$TREE" 2>/dev/null || cp -a "$SRC" "$TREE"
 	if [ -f "$TOP/patches/series" ]; then
-		grep -v '^#' "$TOP/patches/series" | while read -r p; do
+		sed -e '/^#/d' -e '/^[[:space:]]*$/d' "$TOP/patches/series" | while read -r p; do
 			[ -n "$p" ] || continue
 			for f in $(sed -n 's|^+++ b/||p' "$TOP/patches/$p"); do
 				[ -f "$TREE/$f" ] && cp --remove-destination "$SRC/$f" "$TREE/$f"

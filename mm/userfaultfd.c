@@ -13,11 +13,13 @@
  */
 
 #include <linux/highmem.h>
+#include <linux/hugetlb.h>
 #include <linux/memcontrol.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
 #include <linux/rmap.h>
 #include <linux/sched/signal.h>
+#include <linux/shmem_fs.h>
 #include <linux/swap.h>
 #include <linux/userfaultfd_k.h>
 #include <asm/tlbflush.h>
@@ -27,17 +29,18 @@
  * uffd_vma_supported - can @vma be registered with a userfaultfd?
  * @vma: the VMA
  *
- * Only private anonymous memory is provided: shmem, hugetlbfs, file and
- * special mappings are refused.
+ * Anonymous memory, shmem (shared or private mappings) and hugetlbfs are
+ * provided; other files and special mappings are refused.
  *
  * Return: true if it can.
  */
 bool uffd_vma_supported(struct vm_area_struct *vma)
 {
-	if (!vma_is_anonymous(vma))
+	if (vma->vm_flags & (VM_DROPPABLE | VM_PFNMAP | VM_MIXEDMAP | VM_IO))
 		return false;
-	return !(vma->vm_flags & (VM_SHARED | VM_DROPPABLE | VM_PFNMAP |
-				  VM_MIXEDMAP | VM_IO));
+	if (vma_is_anonymous(vma))
+		return !(vma->vm_flags & VM_SHARED);
+	return vma_is_shmem(vma) || is_vm_hugetlb_page(vma);
 }
 
 /* Point @vma at @ctx in mode @mode (0 and NULL: not registered). */
@@ -61,11 +64,14 @@ void uffd_vma_forget(struct vm_area_struct *vma)
 	uffd_vma_set(vma, NULL, 0);
 }
 
-/* Check every VMA in [start, end) before anything is changed. */
+/*
+ * Check every VMA in [start, end) before anything is changed; note in
+ * @huge whether any of them holds huge pages.
+ */
 static int uffd_register_check(struct mm_struct *mm,
 			       struct userfaultfd_ctx *ctx,
 			       unsigned long start, unsigned long end,
-			       bool registering)
+			       bool registering, bool *huge)
 {
 	VMA_ITERATOR(vmi, mm, start);
 	struct vm_area_struct *vma;
@@ -73,9 +79,16 @@ static int uffd_register_check(struct mm_struct *mm,
 	int err = -EINVAL;	/* no VMA at all in the range */
 
 	for_each_vma_range(vmi, vma, end) {
+		unsigned long mask = vma_kernel_pagesize(vma) - 1;
+
 		owner = vma->vm_userfaultfd_ctx.ctx;
 		if (!uffd_vma_supported(vma))
 			return -EINVAL;
+		/* A huge page is registered whole or not at all. */
+		if ((max(start, vma->vm_start) | min(end, vma->vm_end)) & mask)
+			return -EINVAL;
+		if (is_vm_hugetlb_page(vma))
+			*huge = true;
 		if (WARN_ON_ONCE(!owner != !userfaultfd_armed(vma)))
 			return -EINVAL;
 		if (registering && !(vma->vm_flags & VM_MAYWRITE))
@@ -94,20 +107,21 @@ static int uffd_register_check(struct mm_struct *mm,
  * @start: page-aligned start
  * @end: page-aligned end
  * @mode: the VM_UFFD_* mode to register, or 0 to unregister
+ * @huge: set if the range holds hugetlbfs pages (no UFFDIO_ZEROPAGE there)
  *
  * Holes in the range are skipped; VMAs are split at @start and @end and
  * merged with neighbours where they now match.  Everything is checked
  * before anything changes.  Unregistering leaves alone the parts another
  * context registered.
  *
- * Return: 0, -EINVAL if the range holds no VMA or one that cannot be
- * registered, -EPERM for a VMA that may never be written, -EBUSY for a
+ * Return: 0, -EINVAL if the range holds no VMA, one that cannot be
+ * registered, or cuts a huge page, -EPERM for a VMA that may never be written, -EBUSY for a
  * VMA registered with another context, -ENOMEM if a split failed (VMAs
  * before it are already changed).
  */
 int uffd_register_range(struct mm_struct *mm, struct userfaultfd_ctx *ctx,
 			unsigned long start, unsigned long end,
-			unsigned long mode)
+			unsigned long mode, bool *huge)
 {
 	VMA_ITERATOR(vmi, mm, start);
 	struct vm_area_struct *vma, *prev;
@@ -115,7 +129,8 @@ int uffd_register_range(struct mm_struct *mm, struct userfaultfd_ctx *ctx,
 	int err;
 
 	mmap_assert_write_locked(mm);
-	err = uffd_register_check(mm, ctx, start, end, mode);
+	*huge = false;
+	err = uffd_register_check(mm, ctx, start, end, mode, huge);
 	if (err)
 		return err;
 
@@ -332,41 +347,6 @@ static int uffd_page_table(struct mm_struct *mm, unsigned long addr,
 	return 0;
 }
 
-/* Map @folio (or the zero page, for NULL) at @addr. */
-static int uffd_fill_page(struct vm_area_struct *vma, unsigned long addr,
-			  struct folio *folio, uffd_flags_t flags)
-{
-	pmd_t *pmd;
-	int err;
-
-	do {
-		err = uffd_page_table(vma->vm_mm, addr, &pmd);
-		if (err)
-			return err;
-		if (folio)
-			err = mfill_atomic_install_pte(pmd, vma, addr,
-						       &folio->page, true, flags);
-		else
-			err = uffd_install_zero(pmd, vma, addr);
-	} while (err == -EAGAIN);	/* the page table was freed: again */
-	return err;
-}
-
-/* The registered VMA that must hold all of [start, start + len). */
-static struct vm_area_struct *uffd_fill_vma(struct mm_struct *mm,
-					    struct userfaultfd_ctx *ctx,
-					    unsigned long start,
-					    unsigned long len)
-{
-	struct vm_area_struct *vma = vma_lookup(mm, start);
-
-	if (!vma || len > vma->vm_end - start)
-		return NULL;
-	if (vma->vm_userfaultfd_ctx.ctx != ctx || !uffd_vma_supported(vma))
-		return NULL;
-	return vma;
-}
-
 /* A new page for @addr: zeroed, or to be filled from user memory. */
 static struct folio *uffd_new_folio(struct vm_area_struct *vma,
 				    unsigned long addr, bool zero)
@@ -386,22 +366,142 @@ static struct folio *uffd_new_folio(struct vm_area_struct *vma,
 	return folio;
 }
 
-/* Copy one page of user memory at @src into @folio. */
-static int uffd_copy_in(struct folio *folio, unsigned long src, bool nofault)
+/* Copy one page of user memory at @src into @folio, without faulting. */
+static int uffd_copy_in(struct folio *folio, unsigned long src)
 {
 	void *dst = kmap_local_folio(folio, 0);
 	unsigned long left;
 
-	if (nofault)
-		pagefault_disable();
+	pagefault_disable();
 	left = copy_from_user(dst, (const void __user *)src, PAGE_SIZE);
-	if (nofault)
-		pagefault_enable();
+	pagefault_enable();
 	kunmap_local(dst);
-	if (left)
-		return -EFAULT;
+	return left ? -EFAULT : 0;
+}
+
+/*
+ * The per-page fillers.  Each fills one page (one huge page for hugetlbfs)
+ * at @addr, with mmap_lock held for read.  When @src cannot be read with
+ * page faults disabled, a filler returns -ENOENT with *@foliop holding a
+ * folio for the caller to fill from @src without locks; called again with
+ * it, the filler uses it.  This is also what shmem's and hugetlbfs' own
+ * helpers do.
+ */
+
+/* Private memory: a new anonymous page, or the zero page. */
+static int uffd_fill_private(struct vm_area_struct *vma, unsigned long addr,
+			     unsigned long src, uffd_flags_t flags,
+			     struct folio **foliop)
+{
+	bool zero = uffd_flags_mode_is(flags, MFILL_ATOMIC_ZEROPAGE);
+	struct folio *folio = *foliop;
+	pmd_t *pmd;
+	int err;
+
+	if (!folio && zero && !mm_forbids_zeropage(vma->vm_mm)) {
+		do {
+			err = uffd_page_table(vma->vm_mm, addr, &pmd);
+			if (!err)
+				err = uffd_install_zero(pmd, vma, addr);
+		} while (err == -EAGAIN);	/* the page table went away */
+		return err;
+	}
+	if (!folio) {
+		folio = uffd_new_folio(vma, addr, zero);
+		if (!folio)
+			return -ENOMEM;
+		if (!zero && uffd_copy_in(folio, src)) {
+			*foliop = folio;
+			return -ENOENT;
+		}
+	}
+	*foliop = NULL;
 	__folio_mark_uptodate(folio);
-	return 0;
+	do {
+		err = uffd_page_table(vma->vm_mm, addr, &pmd);
+		if (!err)
+			err = mfill_atomic_install_pte(pmd, vma, addr,
+						       &folio->page, true, flags);
+	} while (err == -EAGAIN);
+	if (err)
+		folio_put(folio);
+	return err;
+}
+
+/* Shared shmem: a page in the page cache, mapped here. */
+static int uffd_fill_shmem(struct vm_area_struct *vma, unsigned long addr,
+			   unsigned long src, uffd_flags_t flags,
+			   struct folio **foliop)
+{
+	pmd_t *pmd;
+	int err;
+
+	do {
+		err = uffd_page_table(vma->vm_mm, addr, &pmd);
+		if (!err)
+			err = shmem_mfill_atomic_pte(pmd, vma, addr, src, flags,
+						     foliop);
+	} while (err == -EAGAIN);
+	return err;
+}
+
+/* hugetlbfs: a whole huge page, under the locks its fault path takes. */
+static int uffd_fill_hugetlb(struct vm_area_struct *vma, unsigned long addr,
+			     unsigned long src, uffd_flags_t flags,
+			     struct folio **foliop)
+{
+	struct hstate *h = hstate_vma(vma);
+	struct address_space *mapping = vma->vm_file->f_mapping;
+	u32 hash = hugetlb_fault_mutex_hash(mapping, linear_page_index(vma, addr));
+	pte_t *pte;
+	int err;
+
+	if (!uffd_flags_mode_is(flags, MFILL_ATOMIC_COPY))
+		return -EINVAL;		/* no zero huge page to map */
+	/* The order of hugetlb_fault(): fault mutex, then the VMA lock. */
+	mutex_lock(&hugetlb_fault_mutex_table[hash]);
+	hugetlb_vma_lock_read(vma);
+	pte = huge_pte_alloc(vma->vm_mm, vma, addr, huge_page_size(h));
+	if (!pte)
+		err = -ENOMEM;
+	else if (!huge_pte_none_mostly(huge_ptep_get(vma->vm_mm, addr, pte)))
+		err = -EEXIST;
+	else
+		err = hugetlb_mfill_atomic_pte(pte, vma, addr, src, flags, foliop);
+	hugetlb_vma_unlock_read(vma);
+	mutex_unlock(&hugetlb_fault_mutex_table[hash]);
+	return err;
+}
+
+/*
+ * The registered VMA that must hold all of [start, start + len), and the
+ * filler for it.
+ */
+static struct vm_area_struct *uffd_fill_vma(struct mm_struct *mm,
+					    struct userfaultfd_ctx *ctx,
+					    unsigned long start,
+					    unsigned long len)
+{
+	struct vm_area_struct *vma = vma_lookup(mm, start);
+
+	if (!vma || len > vma->vm_end - start)
+		return NULL;
+	if (vma->vm_userfaultfd_ctx.ctx != ctx || !uffd_vma_supported(vma))
+		return NULL;
+	return vma;
+}
+
+typedef int (*uffd_filler_t)(struct vm_area_struct *vma, unsigned long addr,
+			     unsigned long src, uffd_flags_t flags,
+			     struct folio **foliop);
+
+static uffd_filler_t uffd_filler(struct vm_area_struct *vma)
+{
+	if (is_vm_hugetlb_page(vma))
+		return uffd_fill_hugetlb;
+	if (vma_is_shmem(vma) && (vma->vm_flags & VM_SHARED))
+		return uffd_fill_shmem;
+	return uffd_fill_private;
 }
 
 /**
@@ -413,14 +513,15 @@ static int uffd_copy_in(struct folio *folio, unsigned long src, bool nofault)
  * @len: page-aligned length
  * @flags: MFILL_ATOMIC_COPY or MFILL_ATOMIC_ZEROPAGE
  *
- * Fills page by page and stops at the first page that fails.  The source
- * is copied with page faults disabled under mmap_lock; if it faults, the
- * locks are dropped, the page copied with faults allowed, and the
- * destination looked up again.
+ * Fills page by page (huge page by huge page on hugetlbfs) and stops at
+ * the first that fails.  The source is read with page faults disabled
+ * under mmap_lock; when that fails, the locks are dropped, the page is
+ * read with faults allowed, and the destination is looked up again.
  *
  * Return: the number of bytes filled if any, else a negative errno:
  * -ENOENT (not registered with @ctx, or not in one VMA), -EEXIST (already
- * mapped), -EAGAIN (a layout change is not yet read), -EFAULT, -ENOMEM,
+ * mapped), -EINVAL (ZEROPAGE on hugetlbfs, or a range that cuts a huge
+ * page), -EAGAIN (a layout change is not yet read), -EFAULT, -ENOMEM,
  * -EINTR (fatal signal).
  */
 ssize_t uffd_fill_range(struct userfaultfd_ctx *ctx, struct mm_struct *mm,
@@ -428,10 +529,10 @@ ssize_t uffd_fill_range(struct userfaultfd_ctx *ctx, struct mm_struct *mm,
 			unsigned long len, uffd_flags_t flags)
 {
 	bool copy = uffd_flags_mode_is(flags, MFILL_ATOMIC_COPY);
-	bool need_folio = copy || mm_forbids_zeropage(mm);
-	struct folio *folio = NULL;	/* filled, not yet mapped */
+	struct folio *folio = NULL;	/* filled outside the locks */
+	uffd_filler_t fill, folio_for = NULL;
 	struct vm_area_struct *vma;
-	unsigned long done = 0;
+	unsigned long done = 0, step;
 	int err;
 
 	if (!copy && !uffd_flags_mode_is(flags, MFILL_ATOMIC_ZEROPAGE))
@@ -445,34 +546,37 @@ relock:
 	vma = uffd_fill_vma(mm, ctx, dst + done, len - done);
 	if (!vma)
 		goto unlock;
-	err = -ENOMEM;
-	if (anon_vma_prepare(vma))
+	fill = uffd_filler(vma);
+	step = vma_kernel_pagesize(vma);
+	err = -EINVAL;
+	if ((dst + done) & (step - 1) || (len - done) & (step - 1))
 		goto unlock;
+	err = -ENOMEM;
+	if (!(vma->vm_flags & VM_SHARED) && anon_vma_prepare(vma))
+		goto unlock;
+	/* A folio prepared for another kind of memory is of no use here. */
+	if (folio && folio_for != fill) {
+		folio_put(folio);
+		folio = NULL;
+	}
 
 	while (done < len) {
-		unsigned long addr = dst + done;
-
-		if (need_folio && !folio) {
-			err = -ENOMEM;
-			folio = uffd_new_folio(vma, addr, !copy);
-			if (!folio)
-				break;
-			err = copy ? uffd_copy_in(folio, src + done, true) : 0;
-			if (err) {
-				/* The source is not resident: fault it in unlocked. */
-				userfaultfd_fill_end(ctx);
-				mmap_read_unlock(mm);
-				err = uffd_copy_in(folio, src + done, false);
-				if (err)
-					goto out;
-				goto relock;
+		err = fill(vma, dst + done, src + done, flags, &folio);
+		if (err == -ENOENT && folio) {
+			/* The source is not resident: read it unlocked. */
+			userfaultfd_fill_end(ctx);
+			mmap_read_unlock(mm);
+			folio_for = fill;
+			if (copy_folio_from_user(folio, (const void __user *)
+						 (src + done), true)) {
+				err = -EFAULT;
+				goto out;
 			}
+			goto relock;
 		}
-		err = uffd_fill_page(vma, addr, folio, flags);
 		if (err)
 			break;
-		folio = NULL;
-		done += PAGE_SIZE;
+		done += step;
 		if (fatal_signal_pending(current)) {
 			err = -EINTR;
 			break;

@@ -7,7 +7,7 @@
  * carries the VM_UFFD_* mode bits in vm_flags.  The hooks below are what
  * the fault, fork, mremap, madvise and munmap paths call.  Modes and
  * features this implementation does not provide (write-protect, minor
- * faults, shmem, hugetlbfs) can never be registered, so their hooks reduce
+ * faults) can never be registered, so their hooks reduce
  * to tests of VM_UFFD_* bits that are never set.
  *
  * See Documentation/vm/userfaultfd.txt.
@@ -87,7 +87,7 @@ void userfaultfd_fill_end(struct userfaultfd_ctx *ctx);
 bool uffd_vma_supported(struct vm_area_struct *vma);
 int uffd_register_range(struct mm_struct *mm, struct userfaultfd_ctx *ctx,
 			unsigned long start, unsigned long end,
-			unsigned long vm_flags);
+			unsigned long mode, bool *huge);
 void uffd_unregister_ctx(struct mm_struct *mm, struct userfaultfd_ctx *ctx);
 void uffd_vma_forget(struct vm_area_struct *vma);
 ssize_t uffd_fill_range(struct userfaultfd_ctx *ctx, struct mm_struct *mm,

@@ -30,7 +30,8 @@
 #include "../kselftest_harness.h"
 
 #define NPAGES		64
-#define SUPPORTED	(UFFD_FEATURE_SIGBUS | UFFD_FEATURE_THREAD_ID | \
+#define SUPPORTED	(UFFD_FEATURE_MISSING_SHMEM | UFFD_FEATURE_MISSING_HUGETLBFS | \
+			 UFFD_FEATURE_SIGBUS | UFFD_FEATURE_THREAD_ID | \
 			 UFFD_FEATURE_EXACT_ADDRESS)
 #define RANGE_IOCTLS	((1ULL << _UFFDIO_WAKE) | (1ULL << _UFFDIO_COPY) | \
 			 (1ULL << _UFFDIO_ZEROPAGE))
@@ -472,8 +473,9 @@ FIXTURE_TEARDOWN(uffd)
 
 TEST_F(uffd, register_errors)
 {
-	int fd = self->fd, other, memfd;
+	int fd = self->fd, other, memfd, rofd;
 	char *a = self->area, *file;
+	char path[64];
 	__u64 ioctls = 0;
 
 	/* Modes: none, unknown, or not implemented. */
@@ -505,15 +507,29 @@ TEST_F(uffd, register_errors)
 				  UFFDIO_REGISTER_MODE_MISSING, NULL));
 	ASSERT_EQ(EINVAL, errno);
 
-	/* Memory this implementation does not handle: shmem. */
-	memfd = memfd_create("uffd-test", 0);
+	/* Memory this implementation does not handle: an ordinary file. */
+	memfd = open("/proc/self/exe", O_RDONLY);
 	ASSERT_LE(0, memfd);
-	ASSERT_EQ(0, ftruncate(memfd, pgsz));
-	file = mmap(NULL, pgsz, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	file = mmap(NULL, pgsz, PROT_READ, MAP_PRIVATE, memfd, 0);
 	ASSERT_NE(MAP_FAILED, file);
 	ASSERT_EQ(-1, do_register(fd, file, pgsz, UFFDIO_REGISTER_MODE_MISSING, NULL));
 	ASSERT_EQ(EINVAL, errno);
 	munmap(file, pgsz);
+	close(memfd);
+
+	/* A shared mapping that may never be written: EPERM. */
+	memfd = memfd_create("uffd-test", 0);
+	ASSERT_LE(0, memfd);
+	ASSERT_EQ(0, ftruncate(memfd, pgsz));
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", memfd);
+	rofd = open(path, O_RDONLY);
+	ASSERT_LE(0, rofd);
+	file = mmap(NULL, pgsz, PROT_READ, MAP_SHARED, rofd, 0);
+	ASSERT_NE(MAP_FAILED, file);
+	ASSERT_EQ(-1, do_register(fd, file, pgsz, UFFDIO_REGISTER_MODE_MISSING, NULL));
+	ASSERT_EQ(EPERM, errno);
+	munmap(file, pgsz);
+	close(rofd);
 	close(memfd);
 
 	/* A range with a hole registers what is there. */
@@ -1283,6 +1299,154 @@ TEST_F_TIMEOUT(uffd, thp_range, 60)
 	munmap(raw, len * 2);
 }
 
+/* ---- shmem and hugetlbfs ----------------------------------------------- */
+
+/* Fault at @addr from a thread, serve it with a pattern page, check it. */
+static void serve_one(struct __test_metadata *_metadata, int fd, char *addr,
+		      size_t size, unsigned long idx)
+{
+	struct toucher t = { .addr = addr + 17 };
+	char *src = aligned_alloc(pgsz, size);
+	struct uffd_msg msg;
+	pthread_t th;
+
+	ASSERT_NE(NULL, src);
+	for (size_t off = 0; off < size; off += pgsz)
+		fill_pattern(src + off, idx + off / pgsz);
+	ASSERT_EQ(0, pthread_create(&th, NULL, toucher_main, &t));
+	ASSERT_EQ(1, read_msg(fd, &msg, 5000));
+	ASSERT_EQ((unsigned long)addr, msg.arg.pagefault.address);
+	usleep(20000);
+	ASSERT_EQ(0, t.done);
+	ASSERT_EQ(0, do_copy(fd, addr, src, size, 0, NULL));
+	pthread_join(th, NULL);
+	for (size_t off = 0; off < size; off += pgsz)
+		ASSERT_TRUE(check_pattern(addr + off, idx + off / pgsz));
+	free(src);
+}
+
+TEST_F(uffd, shmem_shared)
+{
+	int memfd = memfd_create("uffd-shmem", 0);
+	size_t len = 8 * pgsz;
+	char *a, *alias;
+	__u64 ioctls = 0;
+	__s64 res;
+
+	ASSERT_LE(0, memfd);
+	ASSERT_EQ(0, ftruncate(memfd, len));
+	a = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	alias = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	ASSERT_NE(MAP_FAILED, a);
+	ASSERT_NE(MAP_FAILED, alias);
+	ASSERT_EQ(0, do_register(self->fd, a, len, UFFDIO_REGISTER_MODE_MISSING,
+				 &ioctls));
+	ASSERT_EQ(RANGE_IOCTLS, ioctls);
+
+	/* The page goes into the file: the other mapping sees it. */
+	serve_one(_metadata, self->fd, a + 2 * pgsz, pgsz, 2);
+	ASSERT_TRUE(check_pattern(alias + 2 * pgsz, 2));
+	/* ZEROPAGE, and EEXIST on what the file already holds. */
+	ASSERT_EQ(0, do_zeropage(self->fd, a, pgsz, 0, &res));
+	ASSERT_EQ(0, a[100]);
+	ASSERT_EQ(-1, do_zeropage(self->fd, a + 2 * pgsz, pgsz, 0, &res));
+	ASSERT_EQ(EEXIST, errno);
+	/* A page written through the alias is there: no fault. */
+	alias[5 * pgsz] = 'x';
+	ASSERT_EQ('x', a[5 * pgsz]);
+	/* The source may be shmem that is not resident either. */
+	ASSERT_EQ(0, do_copy(self->fd, a + 6 * pgsz, alias + 7 * pgsz, pgsz, 0,
+			     &res));
+	ASSERT_EQ(pgsz, res);
+	munmap(a, len);
+	munmap(alias, len);
+	close(memfd);
+}
+
+TEST_F(uffd, shmem_private_and_anon_shared)
+{
+	int memfd = memfd_create("uffd-shmem", 0);
+	size_t len = 4 * pgsz;
+	char *priv, *shared;
+
+	ASSERT_LE(0, memfd);
+	ASSERT_EQ(0, ftruncate(memfd, len));
+	/* A private mapping of shmem gets private pages. */
+	priv = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, memfd, 0);
+	ASSERT_NE(MAP_FAILED, priv);
+	ASSERT_EQ(0, do_register(self->fd, priv, len,
+				 UFFDIO_REGISTER_MODE_MISSING, NULL));
+	serve_one(_metadata, self->fd, priv + pgsz, pgsz, 1);
+	ASSERT_EQ(0, do_unregister(self->fd, priv, len));
+	munmap(priv, len);
+	priv = mmap(NULL, len, PROT_READ, MAP_SHARED, memfd, 0);
+	ASSERT_NE(MAP_FAILED, priv);
+	ASSERT_EQ(0, priv[pgsz + 17]);	/* the file was not touched */
+	munmap(priv, len);
+	close(memfd);
+
+	/* MAP_SHARED | MAP_ANONYMOUS is shmem too. */
+	shared = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, shared);
+	ASSERT_EQ(0, do_register(self->fd, shared, len,
+				 UFFDIO_REGISTER_MODE_MISSING, NULL));
+	serve_one(_metadata, self->fd, shared + 3 * pgsz, pgsz, 3);
+	munmap(shared, len);
+}
+
+static size_t huge_page_size(void)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[128];
+	size_t kb = 0;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "Hugepagesize: %zu kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb * 1024;
+}
+
+TEST_F_TIMEOUT(uffd, hugetlb, 60)
+{
+	size_t hsz = huge_page_size(), len;
+	char *a;
+	__u64 ioctls = 0;
+	__s64 res;
+
+	if (!hsz)
+		SKIP(return, "no hugetlbfs");
+	len = 2 * hsz;
+	a = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+	if (a == MAP_FAILED)
+		SKIP(return, "no huge pages reserved");
+	/* A huge page is registered whole or not at all. */
+	ASSERT_EQ(-1, do_register(self->fd, a + pgsz, hsz,
+				  UFFDIO_REGISTER_MODE_MISSING, NULL));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(-1, do_register(self->fd, a, pgsz,
+				  UFFDIO_REGISTER_MODE_MISSING, NULL));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(0, do_register(self->fd, a, len, UFFDIO_REGISTER_MODE_MISSING,
+				 &ioctls));
+	/* No zero huge page: ZEROPAGE is not offered, and refused. */
+	ASSERT_EQ(RANGE_IOCTLS & ~(1ULL << _UFFDIO_ZEROPAGE), ioctls);
+	ASSERT_EQ(-1, do_zeropage(self->fd, a, hsz, 0, &res));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(-EINVAL, res);
+	/* COPY must cover whole huge pages. */
+	ASSERT_EQ(-1, do_copy(self->fd, a, self->area, pgsz, 0, &res));
+	ASSERT_EQ(EINVAL, errno);
+	serve_one(_metadata, self->fd, a + hsz, hsz, 1000);
+	ASSERT_EQ(-1, do_copy(self->fd, a + hsz, a, hsz, 0, &res));
+	ASSERT_EQ(EEXIST, errno);
+	ASSERT_EQ(0, do_unregister(self->fd, a, len));
+	munmap(a, len);
+}
+
 /* ---- lifetimes ----------------------------------------------------------- */
 
 TEST_F_TIMEOUT(uffd, close_while_faulting, 60)
@@ -1448,11 +1612,17 @@ TEST_F(uffd, fork_without_events)
 TEST_F(uffd, mremap_without_events)
 {
 	char *a = self->area, *b;
-	void *hole = mmap(NULL, 4 * pgsz, PROT_NONE,
+	char *hole = mmap(NULL, 6 * pgsz, PROT_NONE,
 			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
-	/* Without REMAP events the moved range is no longer registered. */
+	/*
+	 * Without REMAP events the moved range is no longer registered.  The
+	 * destination is kept away from the registered area (guard pages):
+	 * a move next to it would merge with it, and then, as upstream
+	 * does, the whole merged VMA would lose its registration.
+	 */
 	ASSERT_NE(MAP_FAILED, hole);
+	hole += pgsz;
 	ASSERT_EQ(0, do_register(self->fd, a, self->len,
 				 UFFDIO_REGISTER_MODE_MISSING, NULL));
 	b = mremap(a, 4 * pgsz, 4 * pgsz, MREMAP_MAYMOVE | MREMAP_FIXED, hole);
@@ -1460,7 +1630,7 @@ TEST_F(uffd, mremap_without_events)
 	ASSERT_EQ(0, touch_all(b, 4 * pgsz));
 	ASSERT_EQ(-1, do_zeropage(self->fd, b, pgsz, 0, NULL));
 	ASSERT_EQ(ENOENT, errno);
-	munmap(b, 4 * pgsz);
+	munmap(hole - pgsz, 6 * pgsz);
 	/* The part left behind still is. */
 	ASSERT_EQ(0, do_zeropage(self->fd, a + 4 * pgsz, pgsz, 0, NULL));
 }
