@@ -273,10 +273,14 @@ static bool uffd_page_missing(struct mm_struct *mm, unsigned long addr)
 static bool uffd_huge_page_missing(struct vm_area_struct *vma,
 				   unsigned long addr)
 {
+#ifdef CONFIG_HUGETLB_PAGE
 	pte_t *ptep = hugetlb_walk(vma, addr, vma_kernel_pagesize(vma));
 
 	return !ptep || huge_pte_none_mostly(huge_ptep_get(vma->vm_mm, addr,
 							   ptep));
+#else
+	return true;	/* no hugetlbfs VMA can exist */
+#endif
 }
 
 static unsigned int uffd_wait_state(unsigned int fault_flags)
@@ -585,7 +589,10 @@ static ssize_t uffd_read_iter(struct kiocb *iocb, struct iov_iter *to)
 				return err;
 			continue;
 		}
-		/* A message read is the monitor's; it must not be lost. */
+		/*
+		 * A bad buffer loses this message (the fault stays parked
+		 * until woken, as upstream): monitors pass valid buffers.
+		 */
 		if (!copy_to_iter_full(&msg, sizeof(msg), to))
 			return done ? done : -EFAULT;
 		done += sizeof(msg);
@@ -657,14 +664,11 @@ static void uffd_show_fdinfo(struct seq_file *m, struct file *file)
 /* ---- ioctls ---------------------------------------------------------- */
 
 /* A page-aligned, non-empty range inside the context's address space. */
-static int uffd_check_range(struct userfaultfd_ctx *ctx, u64 start, u64 len,
-			    bool aligned_start)
+static int uffd_check_range(struct userfaultfd_ctx *ctx, u64 start, u64 len)
 {
 	u64 limit = ctx->mm->task_size;
 
-	if (aligned_start && offset_in_page(start))
-		return -EINVAL;
-	if (!len || offset_in_page(len))
+	if (offset_in_page(start) || !len || offset_in_page(len))
 		return -EINVAL;
 	if (start >= limit || len > limit - start)
 		return -EINVAL;
@@ -718,7 +722,7 @@ static int uffd_ioctl_register(struct userfaultfd_ctx *ctx,
 	if (!reg.mode || (reg.mode & ~(u64)UFFD_MODES_SUPPORTED))
 		return -EINVAL;
 	vm_flags = VM_UFFD_MISSING;
-	err = uffd_check_range(ctx, reg.range.start, reg.range.len, true);
+	err = uffd_check_range(ctx, reg.range.start, reg.range.len);
 	if (err)
 		return err;
 	if (uffd_mm_get(ctx))
@@ -748,7 +752,7 @@ static int uffd_ioctl_unregister(struct userfaultfd_ctx *ctx,
 
 	if (copy_from_user(&range, arg, sizeof(range)))
 		return -EFAULT;
-	err = uffd_check_range(ctx, range.start, range.len, true);
+	err = uffd_check_range(ctx, range.start, range.len);
 	if (err)
 		return err;
 	if (uffd_mm_get(ctx))
@@ -759,9 +763,11 @@ static int uffd_ioctl_unregister(struct userfaultfd_ctx *ctx,
 				  range.start + range.len, 0, &huge);
 	mmap_write_unlock(ctx->mm);
 	mmput(ctx->mm);
-	/* Faults parked on the range would otherwise wait forever. */
-	if (!err)
-		uffd_wake_span(ctx, range.start, range.start + range.len);
+	/*
+	 * Faults parked on the range would otherwise wait forever.  Also on
+	 * a failure part-way: a spurious wake only makes a fault retry.
+	 */
+	uffd_wake_span(ctx, range.start, range.start + range.len);
 	return err;
 }
 
@@ -773,7 +779,7 @@ static int uffd_ioctl_wake(struct userfaultfd_ctx *ctx,
 
 	if (copy_from_user(&range, arg, sizeof(range)))
 		return -EFAULT;
-	err = uffd_check_range(ctx, range.start, range.len, true);
+	err = uffd_check_range(ctx, range.start, range.len);
 	if (err)
 		return err;
 	uffd_wake_span(ctx, range.start, range.start + range.len);
@@ -797,12 +803,13 @@ static int uffd_fill(struct userfaultfd_ctx *ctx, u64 dst, u64 src, u64 len,
 		done = uffd_fill_range(ctx, ctx->mm, dst, src, len, flags);
 		mmput(ctx->mm);
 	}
+	/* Wake first: the pages are there even if the report fails. */
+	if (wake && done > 0)
+		uffd_wake_span(ctx, dst, dst + done);
 	if (put_user(done, result))
 		return -EFAULT;
 	if (done < 0)
 		return done;
-	if (wake && done)
-		uffd_wake_span(ctx, dst, dst + done);
 	/* Partial progress: the caller retries the remainder. */
 	return done == len ? 0 : -EAGAIN;
 }
@@ -815,12 +822,12 @@ static int uffd_ioctl_copy(struct userfaultfd_ctx *ctx,
 
 	if (copy_from_user(&copy, arg, offsetof(struct uffdio_copy, copy)))
 		return -EFAULT;
-	err = uffd_check_range(ctx, copy.src, copy.len, false);
+	err = uffd_check_range(ctx, copy.dst, copy.len);
 	if (err)
 		return err;
-	err = uffd_check_range(ctx, copy.dst, copy.len, true);
-	if (err)
-		return err;
+	/* The source is the caller's memory: access_ok() judges it. */
+	if (copy.src + copy.len <= copy.src)
+		return -EINVAL;
 	if (copy.mode & ~UFFDIO_COPY_MODE_DONTWAKE)
 		return -EINVAL;	/* MODE_WP needs write-protect support */
 	return uffd_fill(ctx, copy.dst, copy.src, copy.len,
@@ -836,7 +843,7 @@ static int uffd_ioctl_zeropage(struct userfaultfd_ctx *ctx,
 
 	if (copy_from_user(&zp, arg, offsetof(struct uffdio_zeropage, zeropage)))
 		return -EFAULT;
-	err = uffd_check_range(ctx, zp.range.start, zp.range.len, true);
+	err = uffd_check_range(ctx, zp.range.start, zp.range.len);
 	if (err)
 		return err;
 	if (zp.mode & ~UFFDIO_ZEROPAGE_MODE_DONTWAKE)

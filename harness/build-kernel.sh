@@ -26,7 +26,8 @@ if [ "$(cat "$OBJ/.uffd-config" 2>/dev/null)" != "$config_id" ] ||
 		$frags >"$OBJ/merge.log" 2>&1
 	make -s -C "$SRC" O="$OBJ" olddefconfig >/dev/null
 	for opt in CONFIG_USERFAULTFD CONFIG_BUG CONFIG_PROVE_LOCKING \
-		   CONFIG_DEBUG_VM CONFIG_9P_FS CONFIG_SERIAL_8250_CONSOLE; do
+		   CONFIG_DEBUG_VM CONFIG_KASAN CONFIG_ACPI CONFIG_SMP \
+		   CONFIG_9P_FS CONFIG_SERIAL_8250_CONSOLE; do
 		grep -q "^$opt=y" "$OBJ/.config" ||
 			die "$opt did not survive configuration (see $OBJ/merge.log)"
 	done

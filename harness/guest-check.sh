@@ -15,5 +15,7 @@ run() {
 run selftests "$T/userfaultfd"
 run upstream-unit-tests "$T/uffd-unit-tests"
 run upstream-stress-anon "$T/uffd-stress" anon 16 4
+run upstream-stress-shmem "$T/uffd-stress" shmem 16 4
+run upstream-stress-hugetlb "$T/uffd-stress" hugetlb 16 4
 run demo "$UFFD_REPO/build/demo/uffd-demo"
 exit 0

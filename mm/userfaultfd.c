@@ -234,7 +234,7 @@ void double_pt_unlock(spinlock_t *ptl1, spinlock_t *ptl2)
  * @dst_vma: the registered VMA; mmap_lock held for read
  * @dst_addr: page-aligned address
  * @page: the page, uptodate; a new anonymous one or one in a page cache
- * @newly_allocated: the caller just allocated @page (it goes on the LRU)
+ * @newly_allocated: the caller just allocated @page: it goes on an LRU
  * @flags: the fill's uffd_flags_t (MFILL_ATOMIC_WP maps it read-only)
  *
  * Return: 0 with @page mapped (the mapping owns the caller's reference),
@@ -279,7 +279,10 @@ int mfill_atomic_install_pte(pmd_t *dst_pmd, struct vm_area_struct *dst_vma,
 		goto unlock;
 	}
 
+	/* A new page, in a page cache or not, is not on an LRU list yet. */
 	if (mapping) {
+		if (newly_allocated)
+			folio_add_lru(folio);
 		folio_add_file_rmap_pte(folio, page, dst_vma);
 	} else {
 		folio_add_new_anon_rmap(folio, dst_vma, dst_addr, RMAP_EXCLUSIVE);
@@ -398,6 +401,14 @@ static int uffd_fill_private(struct vm_area_struct *vma, unsigned long addr,
 	pmd_t *pmd;
 	int err;
 
+	/* A private mapping of a file is not filled past the file's end. */
+	if (vma->vm_file && linear_page_index(vma, addr) >=
+	    DIV_ROUND_UP(i_size_read(file_inode(vma->vm_file)), PAGE_SIZE)) {
+		if (folio)
+			folio_put(folio);
+		*foliop = NULL;
+		return -EFAULT;
+	}
 	if (!folio && zero && !mm_forbids_zeropage(vma->vm_mm)) {
 		do {
 			err = uffd_page_table(vma->vm_mm, addr, &pmd);
@@ -450,9 +461,12 @@ static int uffd_fill_hugetlb(struct vm_area_struct *vma, unsigned long addr,
 			     unsigned long src, uffd_flags_t flags,
 			     struct folio **foliop)
 {
+#ifdef CONFIG_HUGETLB_PAGE
 	struct hstate *h = hstate_vma(vma);
 	struct address_space *mapping = vma->vm_file->f_mapping;
-	u32 hash = hugetlb_fault_mutex_hash(mapping, linear_page_index(vma, addr));
+	/* The same mutex as hugetlb_fault() for this page: huge-page units. */
+	u32 hash = hugetlb_fault_mutex_hash(mapping,
+					    hugetlb_linear_page_index(vma, addr));
 	pte_t *pte;
 	int err;
 
@@ -471,6 +485,9 @@ static int uffd_fill_hugetlb(struct vm_area_struct *vma, unsigned long addr,
 	hugetlb_vma_unlock_read(vma);
 	mutex_unlock(&hugetlb_fault_mutex_table[hash]);
 	return err;
+#else
+	return -EINVAL;		/* no hugetlbfs VMA can exist */
+#endif
 }
 
 /*
@@ -482,8 +499,10 @@ static struct vm_area_struct *uffd_fill_vma(struct mm_struct *mm,
 					    unsigned long start,
 					    unsigned long len)
 {
-	struct vm_area_struct *vma = vma_lookup(mm, start);
+	struct vm_area_struct *vma;
 
+	mmap_assert_locked(mm);
+	vma = vma_lookup(mm, start);
 	if (!vma || len > vma->vm_end - start)
 		return NULL;
 	if (vma->vm_userfaultfd_ctx.ctx != ctx || !uffd_vma_supported(vma))
@@ -531,6 +550,7 @@ ssize_t uffd_fill_range(struct userfaultfd_ctx *ctx, struct mm_struct *mm,
 	bool copy = uffd_flags_mode_is(flags, MFILL_ATOMIC_COPY);
 	struct folio *folio = NULL;	/* filled outside the locks */
 	uffd_filler_t fill, folio_for = NULL;
+	unsigned long folio_step = 0;	/* the page size it was made for */
 	struct vm_area_struct *vma;
 	unsigned long done = 0, step;
 	int err;
@@ -554,8 +574,12 @@ relock:
 	err = -ENOMEM;
 	if (!(vma->vm_flags & VM_SHARED) && anon_vma_prepare(vma))
 		goto unlock;
-	/* A folio prepared for another kind of memory is of no use here. */
-	if (folio && folio_for != fill) {
+	/*
+	 * The VMA may have changed while the locks were dropped: a folio
+	 * prepared for another kind of memory, or another page size, is of
+	 * no use here.
+	 */
+	if (folio && (folio_for != fill || folio_step != step)) {
 		folio_put(folio);
 		folio = NULL;
 	}
@@ -567,6 +591,7 @@ relock:
 			userfaultfd_fill_end(ctx);
 			mmap_read_unlock(mm);
 			folio_for = fill;
+			folio_step = step;
 			if (copy_folio_from_user(folio, (const void __user *)
 						 (src + done), true)) {
 				err = -EFAULT;
