@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * fs/userfaultfd.c - the userfaultfd file: contexts, the fault queues,
+ * The userfaultfd file: contexts, the fault queues,
  * read/poll/release, the ioctls, and the fault path (handle_userfault).
  *
  * A thread that faults on a registered range parks itself on its context
@@ -230,59 +230,6 @@ static void uffd_wake_span(struct userfaultfd_ctx *ctx,
 
 /* ---- the fault path ---------------------------------------------------- */
 
-/*
- * Is the page at @addr still missing?  Called with the fault's mmap or VMA
- * lock held, after the fault is parked and the task state set, so a fill
- * that lands after this test also wakes us.
- */
-static bool uffd_page_missing(struct mm_struct *mm, unsigned long addr)
-{
-	pgd_t *pgd;
-	p4d_t *p4d;
-	pud_t *pud;
-	pmd_t *pmd, pmdval;
-	pte_t *pte;
-	bool missing;
-
-	pgd = pgd_offset(mm, addr);
-	if (!pgd_present(*pgd))
-		return true;
-	p4d = p4d_offset(pgd, addr);
-	if (!p4d_present(*p4d))
-		return true;
-	pud = pud_offset(p4d, addr);
-	if (!pud_present(*pud))
-		return true;
-	if (pud_leaf(*pud))
-		return false;
-	pmd = pmd_offset(pud, addr);
-	pmdval = pmdp_get_lockless(pmd);
-	if (pmd_none(pmdval))
-		return true;
-	if (!pmd_present(pmdval) || pmd_leaf(pmdval))
-		return false;
-	pte = pte_offset_map(pmd, addr);
-	if (!pte)
-		return false;	/* the table changed under us: retry */
-	missing = pte_none(ptep_get(pte));
-	pte_unmap(pte);
-	return missing;
-}
-
-/* The same for a hugetlbfs page; the hugetlb VMA lock must be held. */
-static bool uffd_huge_page_missing(struct vm_area_struct *vma,
-				   unsigned long addr)
-{
-#ifdef CONFIG_HUGETLB_PAGE
-	pte_t *ptep = hugetlb_walk(vma, addr, vma_kernel_pagesize(vma));
-
-	return !ptep || huge_pte_none_mostly(huge_ptep_get(vma->vm_mm, addr,
-							   ptep));
-#else
-	return true;	/* no hugetlbfs VMA can exist */
-#endif
-}
-
 static unsigned int uffd_wait_state(unsigned int fault_flags)
 {
 	if (fault_flags & FAULT_FLAG_INTERRUPTIBLE)
@@ -375,12 +322,14 @@ vm_fault_t handle_userfault(struct vm_fault *vmf, unsigned long reason)
 	set_current_state(state);
 	spin_unlock(&ctx->fault_lock);
 
-	if (huge) {
-		missing = uffd_huge_page_missing(vma, f.page);
+	/*
+	 * Still under the fault's lock: if the page is there now, a fill
+	 * raced with us and we need not sleep; if it lands after this
+	 * check, its wake finds us parked.
+	 */
+	missing = uffd_page_missing(vma, f.page);
+	if (huge)
 		hugetlb_vma_unlock_read(vma);
-	} else {
-		missing = uffd_page_missing(vma->vm_mm, f.page);
-	}
 	release_fault_lock(vmf);
 
 	if (missing) {
@@ -638,7 +587,6 @@ static int uffd_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
-#ifdef CONFIG_PROC_FS
 static void uffd_show_fdinfo(struct seq_file *m, struct file *file)
 {
 	struct userfaultfd_ctx *ctx = file->private_data;
@@ -659,7 +607,6 @@ static void uffd_show_fdinfo(struct seq_file *m, struct file *file)
 		   READ_ONCE(ctx->features) & ~UFFD_CTX_READY,
 		   UFFD_API_IOCTLS | UFFD_RANGE_IOCTLS);
 }
-#endif
 
 /* ---- ioctls ---------------------------------------------------------- */
 
@@ -881,15 +828,13 @@ static long uffd_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 }
 
 static const struct file_operations uffd_fops = {
-#ifdef CONFIG_PROC_FS
-	.show_fdinfo	= uffd_show_fdinfo,
-#endif
-	.release	= uffd_release,
-	.poll		= uffd_poll,
 	.read_iter	= uffd_read_iter,
+	.poll		= uffd_poll,
 	.unlocked_ioctl	= uffd_ioctl,
-	.compat_ioctl	= compat_ptr_ioctl,
+	.show_fdinfo	= IS_ENABLED(CONFIG_PROC_FS) ? uffd_show_fdinfo : NULL,
+	.compat_ioctl	= compat_ptr_ioctl,	/* the arguments are pointers */
 	.llseek		= noop_llseek,
+	.release	= uffd_release,
 };
 
 static int uffd_new(int flags)
@@ -902,38 +847,40 @@ static int uffd_new(int flags)
 		return -EINVAL;
 	if (WARN_ON_ONCE(!current->mm))
 		return -EINVAL;
-
-	ctx = kmem_cache_zalloc(uffd_ctx_cache, GFP_KERNEL);
+	ctx = kmem_cache_alloc(uffd_ctx_cache, GFP_KERNEL);
 	if (!ctx)
 		return -ENOMEM;
-	ctx->mm = current->mm;
-	ctx->flags = flags;
-	refcount_set(&ctx->refs, 1);
+	*ctx = (struct userfaultfd_ctx) {
+		.mm = current->mm,
+		.flags = flags,
+		.refs = REFCOUNT_INIT(1),
+		.pending = LIST_HEAD_INIT(ctx->pending),
+		.faults = RB_ROOT,
+		.mmap_changing = ATOMIC_INIT(0),
+	};
 	spin_lock_init(&ctx->fault_lock);
-	INIT_LIST_HEAD(&ctx->pending);
-	ctx->faults = RB_ROOT;
 	init_waitqueue_head(&ctx->read_wqh);
 	init_rwsem(&ctx->map_changing_lock);
-	atomic_set(&ctx->mmap_changing, 0);
+	mmgrab(ctx->mm);
 
-	fd = get_unused_fd_flags(flags & UFFD_FD_FLAGS);
-	if (fd < 0)
-		goto fail;
-	/* A fresh inode per fd, so that an LSM can refuse the creation. */
+	/*
+	 * The file first, with a fresh inode so that an LSM can refuse it.
+	 * From here on the context belongs to the file: fput() releases it
+	 * like a close would.
+	 */
 	file = anon_inode_create_getfile("[userfaultfd]", &uffd_fops, ctx,
 					 O_RDONLY | (flags & UFFD_FD_FLAGS), NULL);
 	if (IS_ERR(file)) {
-		put_unused_fd(fd);
-		fd = PTR_ERR(file);
-		goto fail;
+		mmdrop(ctx->mm);
+		kmem_cache_free(uffd_ctx_cache, ctx);
+		return PTR_ERR(file);
 	}
-	mmgrab(ctx->mm);
 	file->f_mode |= FMODE_NOWAIT;
-	fd_install(fd, file);
-	return fd;
-
-fail:
-	kmem_cache_free(uffd_ctx_cache, ctx);
+	fd = get_unused_fd_flags(flags & UFFD_FD_FLAGS);
+	if (fd < 0)
+		fput(file);
+	else
+		fd_install(fd, file);
 	return fd;
 }
 
@@ -952,50 +899,39 @@ SYSCALL_DEFINE1(userfaultfd, int, flags)
 	return uffd_new(flags);
 }
 
-/* /dev/userfaultfd: access is granted by the device node's permissions. */
+/*
+ * /dev/userfaultfd hands out userfaultfds to whoever may open it, whatever
+ * vm.unprivileged_userfaultfd says: access is the device node's business.
+ */
 static long uffd_dev_ioctl(struct file *file, unsigned int cmd,
 			   unsigned long flags)
 {
-	if (cmd != USERFAULTFD_IOC_NEW)
-		return -EINVAL;
-	return uffd_new(flags);
+	return cmd == USERFAULTFD_IOC_NEW ? uffd_new(flags) : -EINVAL;
 }
 
 static const struct file_operations uffd_dev_fops = {
-	.owner		= THIS_MODULE,
 	.unlocked_ioctl	= uffd_dev_ioctl,
-	.compat_ioctl	= uffd_dev_ioctl,
+	.compat_ioctl	= uffd_dev_ioctl,	/* the argument is a number */
 	.llseek		= noop_llseek,
 };
 
-static struct miscdevice uffd_misc = {
-	.minor	= MISC_DYNAMIC_MINOR,
-	.name	= "userfaultfd",
-	.fops	= &uffd_dev_fops,
+static struct miscdevice uffd_dev = {
+	.minor = MISC_DYNAMIC_MINOR, .name = "userfaultfd", .fops = &uffd_dev_fops,
 };
 
-#ifdef CONFIG_SYSCTL
+/* vm.unprivileged_userfaultfd: 0 (the default) or 1. */
 static struct ctl_table uffd_sysctls[] = {
-	{
-		.procname	= "unprivileged_userfaultfd",
-		.data		= &sysctl_unprivileged_userfaultfd,
-		.maxlen		= sizeof(sysctl_unprivileged_userfaultfd),
-		.mode		= 0644,
-		.proc_handler	= proc_dointvec_minmax,
-		.extra1		= SYSCTL_ZERO,
-		.extra2		= SYSCTL_ONE,
-	},
+	{ .procname = "unprivileged_userfaultfd", .mode = 0644,
+	  .data = &sysctl_unprivileged_userfaultfd, .maxlen = sizeof(int),
+	  .proc_handler = proc_dointvec_minmax,
+	  .extra1 = SYSCTL_ZERO, .extra2 = SYSCTL_ONE },
 };
-#endif
 
 static int __init uffd_init(void)
 {
-	uffd_ctx_cache = kmem_cache_create("userfaultfd_ctx_cache",
-					   sizeof(struct userfaultfd_ctx), 0,
-					   SLAB_HWCACHE_ALIGN | SLAB_PANIC, NULL);
-#ifdef CONFIG_SYSCTL
-	register_sysctl_init("vm", uffd_sysctls);
-#endif
-	return misc_register(&uffd_misc);
+	uffd_ctx_cache = KMEM_CACHE(userfaultfd_ctx, SLAB_HWCACHE_ALIGN | SLAB_PANIC);
+	if (IS_ENABLED(CONFIG_SYSCTL))
+		register_sysctl_init("vm", uffd_sysctls);
+	return misc_register(&uffd_dev);
 }
 device_initcall(uffd_init);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * mm/userfaultfd.c - the memory side of userfaultfd: which VMAs can be
+ * The memory side of userfaultfd: which VMAs can be
  * registered, changing their registration, and filling their page tables
  * for UFFDIO_COPY and UFFDIO_ZEROPAGE.
  *
@@ -187,6 +187,59 @@ void uffd_unregister_ctx(struct mm_struct *mm, struct userfaultfd_ctx *ctx)
 		prev = vma;
 		cond_resched();
 	}
+}
+
+/* ---- the fault path's check ------------------------------------------ */
+
+/* Nothing maps @addr yet in a hugetlbfs VMA. */
+static bool uffd_huge_page_missing(struct vm_area_struct *vma,
+				   unsigned long addr)
+{
+#ifdef CONFIG_HUGETLB_PAGE
+	pte_t *ptep = hugetlb_walk(vma, addr, vma_kernel_pagesize(vma));
+
+	return !ptep || huge_pte_none_mostly(huge_ptep_get(vma->vm_mm, addr,
+							   ptep));
+#else
+	return true;	/* no hugetlbfs VMA can exist */
+#endif
+}
+
+/**
+ * uffd_page_missing - does nothing map @addr in @vma yet?
+ * @vma: the VMA of a fault; its mmap or VMA lock held, and for hugetlbfs
+ *	the hugetlb VMA lock
+ * @addr: page-aligned address
+ *
+ * The last look a fault takes before it sleeps.  A huge page, a
+ * migration entry or a swapped-out page count as present, as does a page
+ * table that changed under us (the fault simply retries).  Registered
+ * VMAs never hold PUD-sized mappings other than hugetlbfs ones.
+ *
+ * Return: true if the fault has to wait for the monitor.
+ */
+bool uffd_page_missing(struct vm_area_struct *vma, unsigned long addr)
+{
+	pmd_t *pmd, pmdval;
+	pte_t *pte;
+	bool none;
+
+	if (is_vm_hugetlb_page(vma))
+		return uffd_huge_page_missing(vma, addr);
+	pmd = mm_find_pmd(vma->vm_mm, addr);
+	if (!pmd)
+		return true;
+	pmdval = pmdp_get_lockless(pmd);
+	if (pmd_none(pmdval))
+		return true;
+	if (!pmd_present(pmdval) || pmd_leaf(pmdval))
+		return false;
+	pte = pte_offset_map(pmd, addr);
+	if (!pte)
+		return false;
+	none = pte_none(ptep_get(pte));
+	pte_unmap(pte);
+	return none;
 }
 
 /* ---- filling page tables ---------------------------------------------- */

@@ -26,17 +26,17 @@
 /*
  * How a page-table fill was asked for.  The mode lives in the low byte of
  * uffd_flags_t; modifiers are the bits above it.  shmem and hugetlbfs
- * fill helpers take these too.
+ * fill helpers take these too.  Mode 0 is none at all, so flags nobody
+ * set match no mode.
  */
-typedef unsigned int __bitwise uffd_flags_t;
-
 enum mfill_atomic_mode {
-	MFILL_ATOMIC_COPY,
-	MFILL_ATOMIC_ZEROPAGE,
-	MFILL_ATOMIC_CONTINUE,
-	MFILL_ATOMIC_POISON,
-	NR_MFILL_ATOMIC_MODES,
+	MFILL_ATOMIC_COPY = 1,		/* UFFDIO_COPY */
+	MFILL_ATOMIC_ZEROPAGE = 2,	/* UFFDIO_ZEROPAGE */
+	MFILL_ATOMIC_CONTINUE = 3,	/* UFFDIO_CONTINUE (not provided) */
+	MFILL_ATOMIC_POISON = 4,	/* UFFDIO_POISON (not provided) */
 };
+
+typedef unsigned int __bitwise uffd_flags_t;
 
 #define UFFD_FLAGS_MODE_MASK	0xffU
 /* Map the filled page write-protected (uffd-wp); never set by this code. */
@@ -57,80 +57,38 @@ static inline uffd_flags_t uffd_flags_set_mode(uffd_flags_t flags,
 	return (__force uffd_flags_t)bits;
 }
 
-#ifdef CONFIG_USERFAULTFD
-
 /* Every VM flag that marks a VMA as registered, in whatever mode. */
 #define __VM_UFFD_FLAGS (VM_UFFD_MISSING | VM_UFFD_WP | VM_UFFD_MINOR)
 
-struct userfaultfd_ctx;
-
-/* fs/userfaultfd.c */
-vm_fault_t handle_userfault(struct vm_fault *vmf, unsigned long reason);
-bool vma_has_uffd_without_event_remap(struct vm_area_struct *vma);
-int dup_userfaultfd(struct vm_area_struct *vma, struct list_head *fcs);
-void dup_userfaultfd_complete(struct list_head *fcs);
-void dup_userfaultfd_fail(struct list_head *fcs);
-void mremap_userfaultfd_prep(struct vm_area_struct *vma,
-			     struct vm_userfaultfd_ctx *vm_ctx);
-void mremap_userfaultfd_complete(struct vm_userfaultfd_ctx *vm_ctx,
-				 unsigned long from, unsigned long to,
-				 unsigned long len);
-bool userfaultfd_remove(struct vm_area_struct *vma,
-			unsigned long start, unsigned long end);
-int userfaultfd_unmap_prep(struct vm_area_struct *vma, unsigned long start,
-			   unsigned long end, struct list_head *uf);
-void userfaultfd_unmap_complete(struct mm_struct *mm, struct list_head *uf);
-int userfaultfd_fill_begin(struct userfaultfd_ctx *ctx);
-void userfaultfd_fill_end(struct userfaultfd_ctx *ctx);
-
-/* mm/userfaultfd.c */
-bool uffd_vma_supported(struct vm_area_struct *vma);
-int uffd_register_range(struct mm_struct *mm, struct userfaultfd_ctx *ctx,
-			unsigned long start, unsigned long end,
-			unsigned long mode, bool *huge);
-void uffd_unregister_ctx(struct mm_struct *mm, struct userfaultfd_ctx *ctx);
-void uffd_vma_forget(struct vm_area_struct *vma);
-ssize_t uffd_fill_range(struct userfaultfd_ctx *ctx, struct mm_struct *mm,
-			unsigned long dst, unsigned long src,
-			unsigned long len, uffd_flags_t flags);
-int mfill_atomic_install_pte(pmd_t *dst_pmd, struct vm_area_struct *dst_vma,
-			     unsigned long dst_addr, struct page *page,
-			     bool newly_allocated, uffd_flags_t flags);
-void double_pt_lock(spinlock_t *ptl1, spinlock_t *ptl2);
-void double_pt_unlock(spinlock_t *ptl1, spinlock_t *ptl2);
-
-/* mm/huge_memory.c (only reachable through UFFDIO_MOVE, not provided) */
-int move_pages_huge_pmd(struct mm_struct *mm, pmd_t *dst_pmd, pmd_t *src_pmd,
-			pmd_t dst_pmdval, struct vm_area_struct *dst_vma,
-			struct vm_area_struct *src_vma,
-			unsigned long dst_addr, unsigned long src_addr);
-
-/* Two VMAs may merge only when they belong to the same context. */
-static inline bool
-is_mergeable_vm_userfaultfd_ctx(struct vm_area_struct *vma,
-				struct vm_userfaultfd_ctx vm_ctx)
+/*
+ * What a VMA is registered for.  The VM_UFFD_* bits exist in every
+ * configuration; without CONFIG_USERFAULTFD nothing sets them, and
+ * IS_ENABLED() lets the compiler drop the code they guard.
+ */
+static inline bool userfaultfd_vm_flags(struct vm_area_struct *vma,
+					unsigned long mask)
 {
-	return vma->vm_userfaultfd_ctx.ctx == vm_ctx.ctx;
+	return IS_ENABLED(CONFIG_USERFAULTFD) && (vma->vm_flags & mask);
 }
 
 static inline bool userfaultfd_missing(struct vm_area_struct *vma)
 {
-	return vma->vm_flags & VM_UFFD_MISSING;
+	return userfaultfd_vm_flags(vma, VM_UFFD_MISSING);
 }
 
 static inline bool userfaultfd_wp(struct vm_area_struct *vma)
 {
-	return vma->vm_flags & VM_UFFD_WP;
+	return userfaultfd_vm_flags(vma, VM_UFFD_WP);
 }
 
 static inline bool userfaultfd_minor(struct vm_area_struct *vma)
 {
-	return vma->vm_flags & VM_UFFD_MINOR;
+	return userfaultfd_vm_flags(vma, VM_UFFD_MINOR);
 }
 
 static inline bool userfaultfd_armed(struct vm_area_struct *vma)
 {
-	return vma->vm_flags & __VM_UFFD_FLAGS;
+	return userfaultfd_vm_flags(vma, __VM_UFFD_FLAGS);
 }
 
 static inline bool userfaultfd_pte_wp(struct vm_area_struct *vma, pte_t pte)
@@ -147,158 +105,126 @@ static inline bool userfaultfd_huge_pmd_wp(struct vm_area_struct *vma,
 /* PMD sharing and fault-around would hide faults a WP/minor range wants. */
 static inline bool uffd_disable_huge_pmd_share(struct vm_area_struct *vma)
 {
-	return vma->vm_flags & (VM_UFFD_WP | VM_UFFD_MINOR);
+	return userfaultfd_vm_flags(vma, VM_UFFD_WP | VM_UFFD_MINOR);
 }
 
 static inline bool uffd_disable_fault_around(struct vm_area_struct *vma)
 {
-	return vma->vm_flags & (VM_UFFD_WP | VM_UFFD_MINOR);
+	return userfaultfd_vm_flags(vma, VM_UFFD_WP | VM_UFFD_MINOR);
 }
 
-/* Write-protect tracking is not provided: no range ever asks for these. */
-static inline bool userfaultfd_wp_unpopulated(struct vm_area_struct *vma)
-{
-	return false;
-}
-
-static inline bool userfaultfd_wp_async(struct vm_area_struct *vma)
-{
-	return false;
-}
-
-static inline bool userfaultfd_wp_use_markers(struct vm_area_struct *vma)
-{
-	return false;
-}
-
+/*
+ * Write-protect tracking is not provided: no range asks for it, in any
+ * configuration, and there is nothing to protect.
+ */
+static inline bool
+userfaultfd_wp_unpopulated(struct vm_area_struct *vma) { return false; }
+static inline bool
+userfaultfd_wp_async(struct vm_area_struct *vma) { return false; }
+static inline bool
+userfaultfd_wp_use_markers(struct vm_area_struct *vma) { return false; }
 static inline long uffd_wp_range(struct vm_area_struct *vma,
 				 unsigned long start, unsigned long len,
-				 bool enable_wp)
+				 bool enable_wp) { return -EINVAL; }
+
+/*
+ * The hooks the rest of the kernel calls, each with what it is without
+ * CONFIG_USERFAULTFD.
+ */
+struct userfaultfd_ctx;
+
+#ifdef CONFIG_USERFAULTFD
+/* Two VMAs may merge only when they belong to the same context. */
+static inline bool
+is_mergeable_vm_userfaultfd_ctx(struct vm_area_struct *vma,
+				struct vm_userfaultfd_ctx vm_ctx)
 {
-	return -EINVAL;
+	return vma->vm_userfaultfd_ctx.ctx == vm_ctx.ctx;
 }
 
-#else /* !CONFIG_USERFAULTFD */
+vm_fault_t handle_userfault(struct vm_fault *vmf, unsigned long reason);
+bool vma_has_uffd_without_event_remap(struct vm_area_struct *vma);
 
+/* fork: decide per VMA, then report (or undo) once the fork is done. */
+int dup_userfaultfd(struct vm_area_struct *vma, struct list_head *fcs);
+void dup_userfaultfd_complete(struct list_head *fcs);
+void dup_userfaultfd_fail(struct list_head *fcs);
+
+/* mremap: note the move under mmap_lock, report it after. */
+void mremap_userfaultfd_prep(struct vm_area_struct *vma,
+			     struct vm_userfaultfd_ctx *vm_ctx);
+void mremap_userfaultfd_complete(struct vm_userfaultfd_ctx *vm_ctx,
+				 unsigned long from, unsigned long to,
+				 unsigned long len);
+
+/* MADV_DONTNEED/REMOVE: false if mmap_lock was dropped meanwhile. */
+bool userfaultfd_remove(struct vm_area_struct *vma,
+			unsigned long start, unsigned long end);
+
+/* munmap: note the ranges under mmap_lock, report them after. */
+int userfaultfd_unmap_prep(struct vm_area_struct *vma, unsigned long start,
+			   unsigned long end, struct list_head *uf);
+void userfaultfd_unmap_complete(struct mm_struct *mm, struct list_head *uf);
+
+/* Between fs/userfaultfd.c and mm/userfaultfd.c. */
+int userfaultfd_fill_begin(struct userfaultfd_ctx *ctx);
+void userfaultfd_fill_end(struct userfaultfd_ctx *ctx);
+bool uffd_vma_supported(struct vm_area_struct *vma);
+bool uffd_page_missing(struct vm_area_struct *vma, unsigned long addr);
+int uffd_register_range(struct mm_struct *mm, struct userfaultfd_ctx *ctx,
+			unsigned long start, unsigned long end,
+			unsigned long mode, bool *huge);
+void uffd_unregister_ctx(struct mm_struct *mm, struct userfaultfd_ctx *ctx);
+void uffd_vma_forget(struct vm_area_struct *vma);
+ssize_t uffd_fill_range(struct userfaultfd_ctx *ctx, struct mm_struct *mm,
+			unsigned long dst, unsigned long src,
+			unsigned long len, uffd_flags_t flags);
+
+/* Used by shmem's and hugetlbfs' fill helpers, and by huge_memory.c. */
+int mfill_atomic_install_pte(pmd_t *dst_pmd, struct vm_area_struct *dst_vma,
+			     unsigned long dst_addr, struct page *page,
+			     bool newly_allocated, uffd_flags_t flags);
+void double_pt_lock(spinlock_t *ptl1, spinlock_t *ptl2);
+void double_pt_unlock(spinlock_t *ptl1, spinlock_t *ptl2);
+/* mm/huge_memory.c (only reachable through UFFDIO_MOVE, not provided) */
+int move_pages_huge_pmd(struct mm_struct *mm, pmd_t *dst_pmd, pmd_t *src_pmd,
+			pmd_t dst_pmdval, struct vm_area_struct *dst_vma,
+			struct vm_area_struct *src_vma,
+			unsigned long dst_addr, unsigned long src_addr);
+
+#else /* !CONFIG_USERFAULTFD: no context exists, every hook is a no-op */
+
+/* Unreachable: no VMA is ever registered. */
 static inline vm_fault_t handle_userfault(struct vm_fault *vmf,
 					  unsigned long reason)
 {
 	return VM_FAULT_SIGBUS;
 }
 
-static inline long uffd_wp_range(struct vm_area_struct *vma,
-				 unsigned long start, unsigned long len,
-				 bool enable_wp)
-{
-	return false;
-}
-
 static inline bool
 is_mergeable_vm_userfaultfd_ctx(struct vm_area_struct *vma,
-				struct vm_userfaultfd_ctx vm_ctx)
-{
-	return true;
-}
-
-static inline bool userfaultfd_missing(struct vm_area_struct *vma)
-{
-	return false;
-}
-
-static inline bool userfaultfd_wp(struct vm_area_struct *vma)
-{
-	return false;
-}
-
-static inline bool userfaultfd_minor(struct vm_area_struct *vma)
-{
-	return false;
-}
-
-static inline bool userfaultfd_pte_wp(struct vm_area_struct *vma, pte_t pte)
-{
-	return false;
-}
-
-static inline bool userfaultfd_huge_pmd_wp(struct vm_area_struct *vma,
-					   pmd_t pmd)
-{
-	return false;
-}
-
-static inline bool userfaultfd_armed(struct vm_area_struct *vma)
-{
-	return false;
-}
+				struct vm_userfaultfd_ctx vm_ctx) { return true; }
+static inline bool
+vma_has_uffd_without_event_remap(struct vm_area_struct *vma) { return false; }
 
 static inline int dup_userfaultfd(struct vm_area_struct *vma,
-				  struct list_head *fcs)
-{
-	return 0;
-}
-
-static inline void dup_userfaultfd_complete(struct list_head *fcs)
-{
-}
-
-static inline void dup_userfaultfd_fail(struct list_head *fcs)
-{
-}
-
+				  struct list_head *fcs) { return 0; }
+static inline void dup_userfaultfd_complete(struct list_head *fcs) {}
+static inline void dup_userfaultfd_fail(struct list_head *fcs) {}
 static inline void mremap_userfaultfd_prep(struct vm_area_struct *vma,
-					   struct vm_userfaultfd_ctx *vm_ctx)
-{
-}
-
-static inline void mremap_userfaultfd_complete(struct vm_userfaultfd_ctx *ctx,
+					   struct vm_userfaultfd_ctx *vm_ctx) {}
+static inline void mremap_userfaultfd_complete(struct vm_userfaultfd_ctx *c,
 					       unsigned long from,
 					       unsigned long to,
-					       unsigned long len)
-{
-}
-
+					       unsigned long len) {}
 static inline bool userfaultfd_remove(struct vm_area_struct *vma,
-				      unsigned long start, unsigned long end)
-{
-	return true;
-}
-
+				      unsigned long start,
+				      unsigned long end) { return true; }
 static inline int userfaultfd_unmap_prep(struct vm_area_struct *vma,
 					 unsigned long start, unsigned long end,
-					 struct list_head *uf)
-{
-	return 0;
-}
-
+					 struct list_head *uf) { return 0; }
 static inline void userfaultfd_unmap_complete(struct mm_struct *mm,
-					      struct list_head *uf)
-{
-}
-
-static inline bool uffd_disable_fault_around(struct vm_area_struct *vma)
-{
-	return false;
-}
-
-static inline bool userfaultfd_wp_unpopulated(struct vm_area_struct *vma)
-{
-	return false;
-}
-
-static inline bool userfaultfd_wp_async(struct vm_area_struct *vma)
-{
-	return false;
-}
-
-static inline bool vma_has_uffd_without_event_remap(struct vm_area_struct *vma)
-{
-	return false;
-}
-
-static inline bool userfaultfd_wp_use_markers(struct vm_area_struct *vma)
-{
-	return false;
-}
+					      struct list_head *uf) {}
 
 #endif /* CONFIG_USERFAULTFD */
 
