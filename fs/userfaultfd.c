@@ -31,6 +31,7 @@
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
 #include <linux/mmu_notifier.h>
+#include <linux/err.h>
 #include <linux/poll.h>
 #include <linux/rbtree.h>
 #include <linux/sched/mm.h>
@@ -48,7 +49,12 @@ static int sysctl_unprivileged_userfaultfd __read_mostly;
 static struct kmem_cache *uffd_ctx_cache __ro_after_init;
 
 /* Optional features this implementation provides. */
-#define UFFD_FEATURES_SUPPORTED	(UFFD_FEATURE_MISSING_SHMEM |		\
+#define UFFD_FEATURES_SUPPORTED	(UFFD_FEATURE_EVENT_FORK |		\
+				 UFFD_FEATURE_EVENT_REMAP |		\
+				 UFFD_FEATURE_EVENT_REMOVE |		\
+				 UFFD_FEATURE_EVENT_UNMAP |		\
+				 UFFD_FEATURE_EVENT_EXIT |		\
+				 UFFD_FEATURE_MISSING_SHMEM |		\
 				 UFFD_FEATURE_MISSING_HUGETLBFS |	\
 				 UFFD_FEATURE_SIGBUS |			\
 				 UFFD_FEATURE_THREAD_ID |		\
@@ -70,6 +76,40 @@ static struct kmem_cache *uffd_ctx_cache __ro_after_init;
 /* In ctx->features: the UFFDIO_API handshake is done. */
 #define UFFD_CTX_READY		(1U << 31)
 
+/* A message on ctx->pending: a parked fault's or an event's. */
+struct uffd_slot {
+	struct uffd_msg msg;
+	struct list_head link;
+};
+
+/*
+ * Where an event is.  QUEUED on ctx->pending; READING while a reader
+ * creates the fd a fork event carries; DONE once read; DROPPED when the
+ * monitor will never read it (the fd was closed, or the raiser killed).
+ */
+enum uffd_event_state {
+	UFFD_EV_QUEUED,
+	UFFD_EV_READING,
+	UFFD_EV_DONE,
+	UFFD_EV_DROPPED,
+};
+
+/**
+ * struct uffd_event - an event, on the stack of the task that raised it.
+ * @slot: its message and its link in ctx->pending.
+ * @task: the raiser, which waits until the event is read or dropped;
+ *	NULL for the exit message, which nobody waits for.
+ * @child: UFFD_EVENT_FORK: the child's context, handed to the reader's
+ *	new fd on read (then NULL).
+ * @state: enum uffd_event_state, under ctx->fault_lock.
+ */
+struct uffd_event {
+	struct uffd_slot slot;
+	struct task_struct *task;
+	struct userfaultfd_ctx *child;
+	enum uffd_event_state state;
+};
+
 /**
  * struct userfaultfd_ctx - one userfaultfd.
  * @mm: the address space it serves; mmgrab()ed for the context's life,
@@ -77,13 +117,20 @@ static struct kmem_cache *uffd_ctx_cache __ro_after_init;
  * @flags: UFFD_USER_MODE_ONLY and the fd flags given at creation.
  * @features: requested UFFD_FEATURE_* | UFFD_CTX_READY, written once by
  *	UFFDIO_API (cmpxchg from 0), read locklessly afterwards.
- * @refs: the file holds one reference, every parked fault another.
- * @fault_lock: protects @pending, @faults, @released and each parked
- *	fault's links and @woken.  Nests inside mmap_lock and
- *	@map_changing_lock.
- * @pending: parked faults not yet read, oldest first.
+ * @refs: the file holds one reference, every parked fault and every
+ *	raised event another.
+ * @fault_lock: protects @pending, @faults, @released, @exited, each parked
+ *	fault's links and @woken, each event's state.  Nests inside
+ *	mmap_lock and @map_changing_lock.
+ * @pending: faults and events not yet read, oldest first.
  * @faults: every parked fault, keyed by page address.
- * @released: the file is gone; no fault may park any more.
+ * @released: the file is gone; nothing may park or queue any more.
+ * @exited: the address space is gone and the exit message was queued
+ *	(UFFD_FEATURE_EVENT_EXIT); once it is read, read() gives EOF.
+ * @exit_ev: the exit message, ready before it is needed: the exiting
+ *	task never allocates and never waits.
+ * @exit_watch: the mmu notifier that reports the exit; registered only
+ *	for contexts that asked for the exit event.
  * @read_wqh: readers and pollers waiting for @pending to fill.
  * @map_changing_lock: held for read by UFFDIO_COPY/ZEROPAGE while they
  *	fill page tables, for write while @mmap_changing is raised, so a
@@ -101,6 +148,9 @@ struct userfaultfd_ctx {
 	struct list_head pending;
 	struct rb_root faults;
 	bool released;
+	bool exited;
+	struct uffd_event exit_ev;
+	struct mmu_notifier exit_watch;
 
 	wait_queue_head_t read_wqh;
 
@@ -110,18 +160,16 @@ struct userfaultfd_ctx {
 
 /**
  * struct uffd_fault - a faulting thread parked on a context.
- * @msg: what read() returns for it.
+ * @slot: its message, and its link in ctx->pending until read or woken.
  * @page: page-aligned fault address, the key in ctx->faults.
  * @node: link in ctx->faults while parked.
- * @link: link in ctx->pending until read or woken.
  * @task: the parked thread.
  * @woken: set (under ctx->fault_lock) when it was taken off the queues.
  */
 struct uffd_fault {
-	struct uffd_msg msg;
+	struct uffd_slot slot;
 	unsigned long page;
 	struct rb_node node;
-	struct list_head link;
 	struct task_struct *task;
 	bool woken;
 };
@@ -182,7 +230,7 @@ static void uffd_park(struct userfaultfd_ctx *ctx, struct uffd_fault *f)
 {
 	lockdep_assert_held(&ctx->fault_lock);
 	rb_add(&f->node, &ctx->faults, uffd_fault_less);
-	list_add_tail(&f->link, &ctx->pending);
+	list_add_tail(&f->slot.link, &ctx->pending);
 }
 
 /* Take @f off both queues; it is no longer visible to anyone. */
@@ -190,7 +238,7 @@ static void uffd_unpark(struct userfaultfd_ctx *ctx, struct uffd_fault *f)
 {
 	lockdep_assert_held(&ctx->fault_lock);
 	rb_erase(&f->node, &ctx->faults);
-	list_del_init(&f->link);
+	list_del_init(&f->slot.link);
 	WRITE_ONCE(f->woken, true);
 }
 
@@ -295,7 +343,7 @@ vm_fault_t handle_userfault(struct vm_fault *vmf, unsigned long reason)
 	if (vmf->flags & FAULT_FLAG_RETRY_NOWAIT)
 		return VM_FAULT_RETRY;
 
-	uffd_fault_msg(ctx, vmf, &f.msg);
+	uffd_fault_msg(ctx, vmf, &f.slot.msg);
 	f.page = vmf->address & PAGE_MASK;
 	f.task = current;
 	f.woken = false;
@@ -349,6 +397,164 @@ vm_fault_t handle_userfault(struct vm_fault *vmf, unsigned long reason)
 	return VM_FAULT_RETRY;
 }
 
+/* ---- events -------------------------------------------------------- */
+
+static void uffd_event_init(struct uffd_event *ev, u8 event)
+{
+	memset(ev, 0, sizeof(*ev));	/* no stale kernel bytes reach the monitor */
+	ev->slot.msg.event = event;
+	INIT_LIST_HEAD(&ev->slot.link);
+}
+
+/* The event was read or will never be: let its raiser go on. */
+static void uffd_event_finish(struct uffd_event *ev, enum uffd_event_state state)
+{
+	ev->state = state;
+	if (ev->task)
+		wake_up_process(ev->task);
+}
+
+/* Drop @ev if it is still queued.  Return: false if it is being read. */
+static bool uffd_event_cancel(struct userfaultfd_ctx *ctx,
+			      struct uffd_event *ev)
+{
+	bool gone;
+
+	spin_lock(&ctx->fault_lock);
+	if (ev->state == UFFD_EV_QUEUED) {
+		list_del_init(&ev->slot.link);
+		ev->state = UFFD_EV_DROPPED;
+	}
+	gone = ev->state != UFFD_EV_READING;
+	spin_unlock(&ctx->fault_lock);
+	return gone;
+}
+
+/*
+ * Queue @ev on @ctx and wait until the monitor has read it.  The wait
+ * ends early when the fd is closed (the event is dropped) or the raiser
+ * is killed (dropped too, unless a reader already holds it).  The caller
+ * holds no mmap_lock.
+ *
+ * Return: true if the monitor read the event.
+ */
+static bool uffd_event_wait(struct userfaultfd_ctx *ctx, struct uffd_event *ev)
+{
+	unsigned int sleep;
+
+	might_sleep();
+	ev->task = current;
+	spin_lock(&ctx->fault_lock);
+	if (ctx->released) {
+		ev->state = UFFD_EV_DROPPED;
+		spin_unlock(&ctx->fault_lock);
+		return false;
+	}
+	ev->state = UFFD_EV_QUEUED;
+	list_add_tail(&ev->slot.link, &ctx->pending);
+	spin_unlock(&ctx->fault_lock);
+	wake_up_poll(&ctx->read_wqh, EPOLLIN);
+
+	for (;;) {
+		sleep = TASK_KILLABLE;
+		if (fatal_signal_pending(current)) {
+			if (uffd_event_cancel(ctx, ev))
+				break;
+			sleep = TASK_UNINTERRUPTIBLE;	/* a reader has it */
+		}
+		set_current_state(sleep);
+		if (READ_ONCE(ev->state) >= UFFD_EV_DONE)
+			break;
+		schedule();
+	}
+	__set_current_state(TASK_RUNNING);
+	return READ_ONCE(ev->state) == UFFD_EV_DONE;
+}
+
+/*
+ * Layout changes.  While one the monitor has not read is outstanding,
+ * fills fail with EAGAIN; raising the count waits for fills in flight.
+ */
+static void uffd_changing_begin(struct userfaultfd_ctx *ctx)
+{
+	down_write(&ctx->map_changing_lock);
+	atomic_inc(&ctx->mmap_changing);
+	up_write(&ctx->map_changing_lock);
+}
+
+static void uffd_changing_end(struct userfaultfd_ctx *ctx)
+{
+	atomic_dec(&ctx->mmap_changing);
+}
+
+/* Raise a layout event on @ctx, wait for it, and drop what prep took. */
+static void uffd_report_change(struct userfaultfd_ctx *ctx,
+			       struct uffd_event *ev)
+{
+	uffd_event_wait(ctx, ev);
+	uffd_changing_end(ctx);
+	uffd_ctx_put(ctx);
+}
+
+/* Report [start, end) removed or unmapped; drops what the prep took. */
+static void uffd_report_range(struct userfaultfd_ctx *ctx, u8 event,
+			      unsigned long start, unsigned long end)
+{
+	struct uffd_event ev;
+
+	uffd_event_init(&ev, event);
+	ev.slot.msg.arg.remove.start = start;
+	ev.slot.msg.arg.remove.end = end;
+	uffd_report_change(ctx, &ev);
+}
+
+/* The mm of an exit-watching context is gone: queue the exit message. */
+static void uffd_mm_gone(struct mmu_notifier *mn, struct mm_struct *mm)
+{
+	struct userfaultfd_ctx *ctx =
+		container_of(mn, struct userfaultfd_ctx, exit_watch);
+	bool queued = false;
+
+	spin_lock(&ctx->fault_lock);
+	if (!ctx->released && !ctx->exited) {
+		ctx->exited = true;
+		list_add_tail(&ctx->exit_ev.slot.link, &ctx->pending);
+		queued = true;
+	}
+	spin_unlock(&ctx->fault_lock);
+	if (queued)
+		wake_up_poll(&ctx->read_wqh, EPOLLIN | EPOLLHUP);
+}
+
+static const struct mmu_notifier_ops uffd_exit_ops = {
+	.release = uffd_mm_gone,
+};
+
+/*
+ * Watch for @ctx's mm going away, if it asked to be told.  Costs nothing
+ * to processes whose monitors did not ask.
+ */
+static int uffd_watch_exit(struct userfaultfd_ctx *ctx)
+{
+	int err;
+
+	if (!uffd_has(ctx, UFFD_FEATURE_EVENT_EXIT))
+		return 0;
+	if (!mmget_not_zero(ctx->mm)) {
+		uffd_mm_gone(&ctx->exit_watch, ctx->mm);	/* already gone */
+		return 0;
+	}
+	/* Set only while registered: uffd_shutdown() unregisters by it. */
+	ctx->exit_watch.ops = &uffd_exit_ops;
+	err = mmu_notifier_register(&ctx->exit_watch, ctx->mm);
+	if (err)
+		ctx->exit_watch.ops = NULL;
+	mmput(ctx->mm);
+	return err;
+}
+
+static void uffd_shutdown(struct userfaultfd_ctx *ctx);
+
 /* ---- hooks from fork, mremap, madvise, munmap -------------------------- */
 
 /**
@@ -366,39 +572,110 @@ bool vma_has_uffd_without_event_remap(struct vm_area_struct *vma)
 	return ctx && !uffd_has(ctx, UFFD_FEATURE_EVENT_REMAP);
 }
 
+/* One per parent context in one fork. */
+struct uffd_fork {
+	struct list_head link;
+	struct userfaultfd_ctx *parent;
+	struct userfaultfd_ctx *child;
+};
+
+static struct userfaultfd_ctx *uffd_ctx_alloc(struct mm_struct *mm,
+					      unsigned int flags,
+					      unsigned int features);
+
 /**
  * dup_userfaultfd - decide what a forked VMA keeps of its registration
  * @vma: the child's copy of a parent VMA; both mmap locks held for write
- * @fcs: per-fork list for fork events
+ * @fcs: this fork's list of child contexts
  *
  * Without UFFD_FEATURE_EVENT_FORK the monitor never learns of the child,
- * so the child's copy is not registered.
+ * so the child's copy is not registered.  With it, the child gets a
+ * context of its own (one per parent context) with the same
+ * registrations, reported by dup_userfaultfd_complete().
  *
- * Return: 0.
+ * Return: 0, or -ENOMEM (the fork fails).
  */
 int dup_userfaultfd(struct vm_area_struct *vma, struct list_head *fcs)
 {
 	struct userfaultfd_ctx *ctx = vma->vm_userfaultfd_ctx.ctx;
+	struct uffd_fork *fc;
 
-	if (ctx && !uffd_has(ctx, UFFD_FEATURE_EVENT_FORK))
+	if (!ctx)
+		return 0;
+	if (!uffd_has(ctx, UFFD_FEATURE_EVENT_FORK) || READ_ONCE(ctx->released)) {
 		uffd_vma_forget(vma);
+		return 0;
+	}
+	list_for_each_entry(fc, fcs, link)
+		if (fc->parent == ctx)
+			goto found;
+
+	fc = kmalloc(sizeof(*fc), GFP_KERNEL);
+	if (!fc)
+		return -ENOMEM;
+	fc->child = uffd_ctx_alloc(vma->vm_mm, ctx->flags,
+				   READ_ONCE(ctx->features));
+	if (!fc->child) {
+		kfree(fc);
+		return -ENOMEM;
+	}
+	fc->parent = ctx;
+	uffd_ctx_get(ctx);
+	/* The monitor must see the fork before filling the parent again. */
+	uffd_changing_begin(ctx);
+	list_add_tail(&fc->link, fcs);
+found:
+	vma->vm_userfaultfd_ctx.ctx = fc->child;
 	return 0;
 }
 
 /**
- * dup_userfaultfd_complete - fork succeeded
- * @fcs: the list dup_userfaultfd() filled (always empty here)
+ * dup_userfaultfd_complete - report a fork to each monitor
+ * @fcs: the list dup_userfaultfd() filled; no mmap_lock held
+ *
+ * The forking task waits until each monitor has read its fork event (the
+ * read gives the monitor an fd for the child).  A monitor that closed its
+ * fd, or a fork killed meanwhile, leaves the child unregistered instead.
  */
 void dup_userfaultfd_complete(struct list_head *fcs)
 {
+	struct uffd_fork *fc, *next;
+	struct uffd_event ev;
+
+	list_for_each_entry_safe(fc, next, fcs, link) {
+		uffd_event_init(&ev, UFFD_EVENT_FORK);
+		ev.child = fc->child;
+		if (uffd_watch_exit(fc->child) || !uffd_event_wait(fc->parent, &ev))
+			ev.child = fc->child;	/* not handed over */
+		if (ev.child) {
+			uffd_shutdown(ev.child);
+			uffd_ctx_put(ev.child);
+		}
+		uffd_changing_end(fc->parent);
+		uffd_ctx_put(fc->parent);
+		list_del(&fc->link);
+		kfree(fc);
+	}
 }
 
 /**
- * dup_userfaultfd_fail - fork failed
- * @fcs: the list dup_userfaultfd() filled (always empty here)
+ * dup_userfaultfd_fail - the fork failed: forget the child contexts
+ * @fcs: the list dup_userfaultfd() filled
+ *
+ * The child's VMAs are torn down with its mm and never look at their
+ * context again.
  */
 void dup_userfaultfd_fail(struct list_head *fcs)
 {
+	struct uffd_fork *fc, *next;
+
+	list_for_each_entry_safe(fc, next, fcs, link) {
+		uffd_ctx_put(fc->child);
+		uffd_changing_end(fc->parent);
+		uffd_ctx_put(fc->parent);
+		list_del(&fc->link);
+		kfree(fc);
+	}
 }
 
 /**
@@ -406,27 +683,51 @@ void dup_userfaultfd_fail(struct list_head *fcs)
  * @vma: the new VMA; mmap_lock held for write
  * @vm_ctx: where to note the context for mremap_userfaultfd_complete()
  *
- * Without UFFD_FEATURE_EVENT_REMAP the monitor would not know the new
- * address, so the new VMA is not registered.
+ * With UFFD_FEATURE_EVENT_REMAP the new VMA stays registered and the move
+ * is reported; without, the monitor would not know the new address, so
+ * the new VMA is not registered.
  */
 void mremap_userfaultfd_prep(struct vm_area_struct *vma,
 			     struct vm_userfaultfd_ctx *vm_ctx)
 {
-	if (vma_has_uffd_without_event_remap(vma))
+	struct userfaultfd_ctx *ctx = vma->vm_userfaultfd_ctx.ctx;
+
+	if (!ctx)
+		return;
+	if (!uffd_has(ctx, UFFD_FEATURE_EVENT_REMAP)) {
 		uffd_vma_forget(vma);
+		return;
+	}
+	uffd_ctx_get(ctx);
+	uffd_changing_begin(ctx);
+	vm_ctx->ctx = ctx;
 }
 
 /**
- * mremap_userfaultfd_complete - mremap finished
+ * mremap_userfaultfd_complete - report a move noted by the prep step
  * @vm_ctx: what mremap_userfaultfd_prep() noted
  * @from: old start
- * @to: new start, or an error
+ * @to: new start, or a negative errno if mremap failed after all
  * @len: old length
  */
 void mremap_userfaultfd_complete(struct vm_userfaultfd_ctx *vm_ctx,
 				 unsigned long from, unsigned long to,
 				 unsigned long len)
 {
+	struct userfaultfd_ctx *ctx = vm_ctx->ctx;
+	struct uffd_event ev;
+
+	if (ctx && !IS_ERR_VALUE(to)) {
+		uffd_event_init(&ev, UFFD_EVENT_REMAP);
+		ev.slot.msg.arg.remap.from = from;
+		ev.slot.msg.arg.remap.to = to;
+		ev.slot.msg.arg.remap.len = len;
+		uffd_report_change(ctx, &ev);
+	} else if (ctx) {
+		/* mremap failed after all: nothing moved, nothing to say. */
+		uffd_changing_end(ctx);
+		uffd_ctx_put(ctx);
+	}
 }
 
 /**
@@ -435,36 +736,84 @@ void mremap_userfaultfd_complete(struct vm_userfaultfd_ctx *vm_ctx,
  * @start: start of the range
  * @end: end of the range
  *
- * Return: true, the mmap_lock is still held.
+ * With UFFD_FEATURE_EVENT_REMOVE, drops the mmap_lock and waits until the
+ * monitor has read the event, so it knows zero pages belong there before
+ * they are gone.
+ *
+ * Return: true if the mmap_lock is still held, false if it was dropped.
  */
 bool userfaultfd_remove(struct vm_area_struct *vma,
 			unsigned long start, unsigned long end)
 {
-	return true;
+	struct userfaultfd_ctx *ctx = vma->vm_userfaultfd_ctx.ctx;
+
+	if (!ctx || !uffd_has(ctx, UFFD_FEATURE_EVENT_REMOVE))
+		return true;
+	uffd_ctx_get(ctx);
+	uffd_changing_begin(ctx);
+	mmap_read_unlock(vma->vm_mm);
+	uffd_report_range(ctx, UFFD_EVENT_REMOVE, start, end);
+	return false;
 }
+
+/* One unmapped range to report to one context. */
+struct uffd_unmap {
+	struct list_head link;
+	struct userfaultfd_ctx *ctx;
+	unsigned long start, end;
+};
 
 /**
  * userfaultfd_unmap_prep - part of a registered VMA is being unmapped
  * @vma: the VMA; mmap_lock held for write
- * @start: start of the range
- * @end: end of the range
- * @uf: per-munmap list for unmap events
+ * @start: start of the whole range being unmapped
+ * @end: its end
+ * @uf: this munmap's list of ranges to report
  *
- * Return: 0.
+ * Faults parked in the range are woken (they will find nothing mapped).
+ * With UFFD_FEATURE_EVENT_UNMAP the range is noted once per context and
+ * reported by userfaultfd_unmap_complete().
+ *
+ * Return: 0, or -ENOMEM (the munmap fails).
  */
 int userfaultfd_unmap_prep(struct vm_area_struct *vma, unsigned long start,
 			   unsigned long end, struct list_head *uf)
 {
+	struct userfaultfd_ctx *ctx = vma->vm_userfaultfd_ctx.ctx;
+	struct uffd_unmap *u;
+
+	if (!ctx)
+		return 0;
+	uffd_wake_span(ctx, start, end);
+	if (!uffd_has(ctx, UFFD_FEATURE_EVENT_UNMAP))
+		return 0;
+	list_for_each_entry(u, uf, link)
+		if (u->ctx == ctx && u->start == start && u->end == end)
+			return 0;
+	u = kmalloc(sizeof(*u), GFP_KERNEL);
+	if (!u)
+		return -ENOMEM;
+	*u = (struct uffd_unmap){ .ctx = ctx, .start = start, .end = end };
+	list_add_tail(&u->link, uf);
+	uffd_ctx_get(ctx);
+	uffd_changing_begin(ctx);
 	return 0;
 }
 
 /**
- * userfaultfd_unmap_complete - the unmap finished, mmap_lock released
- * @mm: the address space
- * @uf: what userfaultfd_unmap_prep() queued (always empty here)
+ * userfaultfd_unmap_complete - report what userfaultfd_unmap_prep() noted
+ * @mm: the address space; its mmap_lock is no longer held
+ * @uf: the list of ranges
  */
 void userfaultfd_unmap_complete(struct mm_struct *mm, struct list_head *uf)
 {
+	struct uffd_unmap *u, *next;
+
+	list_for_each_entry_safe(u, next, uf, link) {
+		uffd_report_range(u->ctx, UFFD_EVENT_UNMAP, u->start, u->end);
+		list_del(&u->link);
+		kfree(u);
+	}
 }
 
 /**
@@ -498,19 +847,61 @@ void userfaultfd_fill_end(struct userfaultfd_ctx *ctx)
 
 /* ---- the file ------------------------------------------------------------ */
 
-/* Take the oldest unread fault's message, if there is one. */
-static bool uffd_take_msg(struct userfaultfd_ctx *ctx, struct uffd_msg *msg)
+static int uffd_fd_for(struct userfaultfd_ctx *ctx);
+
+/*
+ * Take the oldest message, if there is one.  A fault read stays parked
+ * (in the tree only); an event read lets its raiser go on.  A fork event
+ * becomes an fd for the child's context here, in the reader's process.
+ *
+ * Return: 1 with @msg filled, 0 if nothing is queued, or a negative errno
+ * (no fd for a fork event: it stays queued).
+ */
+static int uffd_take_msg(struct userfaultfd_ctx *ctx, struct uffd_msg *msg)
 {
-	struct uffd_fault *f;
+	struct uffd_slot *slot;
+	struct uffd_event *ev;
+	int fd;
 
 	spin_lock(&ctx->fault_lock);
-	f = list_first_entry_or_null(&ctx->pending, struct uffd_fault, link);
-	if (f) {
-		list_del_init(&f->link);	/* now "read": tree only */
-		*msg = f->msg;
+	slot = list_first_entry_or_null(&ctx->pending, struct uffd_slot, link);
+	if (!slot) {
+		spin_unlock(&ctx->fault_lock);
+		return 0;
+	}
+	list_del_init(&slot->link);
+	*msg = slot->msg;
+	ev = container_of(slot, struct uffd_event, slot);
+	if (msg->event == UFFD_EVENT_PAGEFAULT || ev == &ctx->exit_ev) {
+		spin_unlock(&ctx->fault_lock);
+		return 1;
+	}
+	if (msg->event != UFFD_EVENT_FORK) {
+		uffd_event_finish(ev, UFFD_EV_DONE);
+		spin_unlock(&ctx->fault_lock);
+		return 1;
+	}
+	ev->state = UFFD_EV_READING;	/* the raiser waits for us */
+	spin_unlock(&ctx->fault_lock);
+
+	fd = uffd_fd_for(ev->child);
+	spin_lock(&ctx->fault_lock);
+	if (fd < 0) {
+		ev->state = UFFD_EV_QUEUED;
+		list_add(&slot->link, &ctx->pending);
+	} else {
+		msg->arg.fork.ufd = fd;
+		ev->child = NULL;	/* the new file owns it */
+		uffd_event_finish(ev, UFFD_EV_DONE);
 	}
 	spin_unlock(&ctx->fault_lock);
-	return f;
+	return fd < 0 ? fd : 1;
+}
+
+/* Nothing more will ever be read: the exit message has been. */
+static bool uffd_at_eof(struct userfaultfd_ctx *ctx)
+{
+	return READ_ONCE(ctx->exited) && list_empty(&ctx->pending);
 }
 
 static ssize_t uffd_read_iter(struct kiocb *iocb, struct iov_iter *to)
@@ -524,29 +915,35 @@ static ssize_t uffd_read_iter(struct kiocb *iocb, struct iov_iter *to)
 
 	if (!uffd_ready(ctx))
 		return -EINVAL;
+	if (iov_iter_count(to) < sizeof(msg))
+		return -EINVAL;
 
 	/* As many messages as fit and are there; block only for the first. */
 	while (iov_iter_count(to) >= sizeof(msg)) {
-		if (!uffd_take_msg(ctx, &msg)) {
-			if (done)
+		err = uffd_take_msg(ctx, &msg);
+		if (err < 0)
+			return done ? done : err;
+		if (!err) {
+			if (done || uffd_at_eof(ctx))
 				break;
 			if (nowait)
 				return -EAGAIN;
 			err = wait_event_interruptible(ctx->read_wqh,
-						       !list_empty(&ctx->pending));
+						       !list_empty(&ctx->pending) ||
+						       uffd_at_eof(ctx));
 			if (err)
 				return err;
 			continue;
 		}
 		/*
-		 * A bad buffer loses this message (the fault stays parked
-		 * until woken, as upstream): monitors pass valid buffers.
+		 * A bad buffer loses this message (a fault stays parked until
+		 * woken, as upstream): monitors pass valid buffers.
 		 */
 		if (!copy_to_iter_full(&msg, sizeof(msg), to))
 			return done ? done : -EFAULT;
 		done += sizeof(msg);
 	}
-	return done ? done : -EINVAL;
+	return done;
 }
 
 static __poll_t uffd_poll(struct file *file, poll_table *wait)
@@ -560,18 +957,35 @@ static __poll_t uffd_poll(struct file *file, poll_table *wait)
 	 */
 	if (!uffd_ready(ctx) || !(file->f_flags & O_NONBLOCK))
 		return EPOLLERR;
-	/* Lockless: pairs with the wakeup after a fault parks. */
+	/* Lockless: pairs with the wakeup after a message is queued. */
 	smp_mb();
-	return list_empty(&ctx->pending) ? 0 : EPOLLIN;
+	if (!list_empty(&ctx->pending))
+		return EPOLLIN | EPOLLRDNORM;
+	return uffd_at_eof(ctx) ? EPOLLHUP : 0;
 }
 
-static int uffd_release(struct inode *inode, struct file *file)
+/*
+ * Nobody will ever read @ctx again: unregister its ranges, let every
+ * parked fault retry, release every raiser waiting on an event, stop
+ * watching for the exit.  For the fd's release, and for a child context
+ * whose fork the monitor never saw.
+ */
+static void uffd_shutdown(struct userfaultfd_ctx *ctx)
 {
-	struct userfaultfd_ctx *ctx = file->private_data;
 	struct mm_struct *mm = ctx->mm;
+	struct uffd_slot *slot, *next;
 
 	spin_lock(&ctx->fault_lock);
 	ctx->released = true;
+	list_for_each_entry_safe(slot, next, &ctx->pending, link) {
+		struct uffd_event *ev = container_of(slot, struct uffd_event, slot);
+
+		if (slot->msg.event == UFFD_EVENT_PAGEFAULT)
+			continue;	/* woken below, with the tree */
+		list_del_init(&slot->link);
+		if (ev != &ctx->exit_ev)
+			uffd_event_finish(ev, UFFD_EV_DROPPED);
+	}
 	spin_unlock(&ctx->fault_lock);
 
 	if (mmget_not_zero(mm)) {
@@ -582,7 +996,16 @@ static int uffd_release(struct inode *inode, struct file *file)
 	}
 	/* Nothing parks any more: wake everything that did. */
 	uffd_wake_span(ctx, 0, ULONG_MAX);
+	if (ctx->exit_watch.ops)
+		mmu_notifier_unregister(&ctx->exit_watch, mm);
 	wake_up_all(&ctx->read_wqh);
+}
+
+static int uffd_release(struct inode *inode, struct file *file)
+{
+	struct userfaultfd_ctx *ctx = file->private_data;
+
+	uffd_shutdown(ctx);
 	uffd_ctx_put(ctx);
 	return 0;
 }
@@ -595,7 +1018,7 @@ static void uffd_show_fdinfo(struct seq_file *m, struct file *file)
 	struct rb_node *n;
 
 	spin_lock(&ctx->fault_lock);
-	list_for_each(l, &ctx->pending)
+	list_for_each(l, &ctx->pending)		/* faults and events */
 		unread++;
 	for (n = rb_first(&ctx->faults); n; n = rb_next(n))
 		parked++;
@@ -626,16 +1049,25 @@ static int uffd_ioctl_api(struct userfaultfd_ctx *ctx,
 			  struct uffdio_api __user *arg)
 {
 	struct uffdio_api api;
+	int err = -EINVAL;
 
 	if (copy_from_user(&api, arg, sizeof(api)))
 		return -EFAULT;
 	if (api.api != UFFD_API)
 		goto refuse;
+	/* A fork event hands over the child's memory: as ptrace would. */
+	if ((api.features & UFFD_FEATURE_EVENT_FORK) && !capable(CAP_SYS_PTRACE)) {
+		err = -EPERM;
+		goto refuse;
+	}
 	if (api.features & ~(u64)UFFD_FEATURES_SUPPORTED)
 		goto refuse;
 	/* One handshake per fd: the first to set the features wins. */
 	if (cmpxchg(&ctx->features, 0, (unsigned int)api.features | UFFD_CTX_READY))
 		goto refuse;
+	err = uffd_watch_exit(ctx);
+	if (err)
+		return err;	/* handshake done, without the exit event */
 
 	api.features = UFFD_FEATURES_SUPPORTED;
 	api.ioctls = UFFD_API_IOCTLS;
@@ -647,7 +1079,7 @@ refuse:
 	memset(&api, 0, sizeof(api));
 	if (copy_to_user(arg, &api, sizeof(api)))
 		return -EFAULT;
-	return -EINVAL;
+	return err;
 }
 
 /* Pin the target's address space for an ioctl: -ESRCH once it is gone. */
@@ -837,22 +1269,20 @@ static const struct file_operations uffd_fops = {
 	.release	= uffd_release,
 };
 
-static int uffd_new(int flags)
+/* A context for @mm; the caller's reference is the only one. */
+static struct userfaultfd_ctx *uffd_ctx_alloc(struct mm_struct *mm,
+					      unsigned int flags,
+					      unsigned int features)
 {
 	struct userfaultfd_ctx *ctx;
-	struct file *file;
-	int fd;
 
-	if (flags & ~UFFD_CREATE_FLAGS)
-		return -EINVAL;
-	if (WARN_ON_ONCE(!current->mm))
-		return -EINVAL;
 	ctx = kmem_cache_alloc(uffd_ctx_cache, GFP_KERNEL);
 	if (!ctx)
-		return -ENOMEM;
+		return NULL;
 	*ctx = (struct userfaultfd_ctx) {
-		.mm = current->mm,
+		.mm = mm,
 		.flags = flags,
+		.features = features,
 		.refs = REFCOUNT_INIT(1),
 		.pending = LIST_HEAD_INIT(ctx->pending),
 		.faults = RB_ROOT,
@@ -861,26 +1291,51 @@ static int uffd_new(int flags)
 	spin_lock_init(&ctx->fault_lock);
 	init_waitqueue_head(&ctx->read_wqh);
 	init_rwsem(&ctx->map_changing_lock);
-	mmgrab(ctx->mm);
+	uffd_event_init(&ctx->exit_ev, UFFD_EVENT_EXIT);
+	mmgrab(mm);
+	return ctx;
+}
 
-	/*
-	 * The file first, with a fresh inode so that an LSM can refuse it.
-	 * From here on the context belongs to the file: fput() releases it
-	 * like a close would.
-	 */
+/*
+ * An fd for @ctx in the current process.  On success the new file owns
+ * the caller's reference to @ctx; on failure the caller keeps it.
+ */
+static int uffd_fd_for(struct userfaultfd_ctx *ctx)
+{
+	struct file *file;
+	int fd;
+
+	fd = get_unused_fd_flags(ctx->flags & UFFD_FD_FLAGS);
+	if (fd < 0)
+		return fd;
+	/* A fresh inode per fd, so that an LSM can refuse the creation. */
 	file = anon_inode_create_getfile("[userfaultfd]", &uffd_fops, ctx,
-					 O_RDONLY | (flags & UFFD_FD_FLAGS), NULL);
+					 O_RDONLY | (ctx->flags & UFFD_FD_FLAGS),
+					 NULL);
 	if (IS_ERR(file)) {
-		mmdrop(ctx->mm);
-		kmem_cache_free(uffd_ctx_cache, ctx);
+		put_unused_fd(fd);
 		return PTR_ERR(file);
 	}
 	file->f_mode |= FMODE_NOWAIT;
-	fd = get_unused_fd_flags(flags & UFFD_FD_FLAGS);
+	fd_install(fd, file);
+	return fd;
+}
+
+static int uffd_new(int flags)
+{
+	struct userfaultfd_ctx *ctx;
+	int fd;
+
+	if (flags & ~UFFD_CREATE_FLAGS)
+		return -EINVAL;
+	if (WARN_ON_ONCE(!current->mm))
+		return -EINVAL;
+	ctx = uffd_ctx_alloc(current->mm, flags, 0);
+	if (!ctx)
+		return -ENOMEM;
+	fd = uffd_fd_for(ctx);
 	if (fd < 0)
-		fput(file);
-	else
-		fd_install(fd, file);
+		uffd_ctx_put(ctx);
 	return fd;
 }
 

@@ -14,6 +14,13 @@ mkdir -p /dev/shm /dev/hugepages "$UFFD_REPO"
 mount -t tmpfs tmpfs /dev/shm
 mount -t hugetlbfs hugetlbfs /dev/hugepages 2>/dev/null
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,ro uffdrepo "$UFFD_REPO"
+# Injected slab failures (fail-nth) must hit sleeping allocations too, and
+# must not dump stacks into the log the harness scans for real problems.
+if mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null &&
+   [ -d /sys/kernel/debug/failslab ]; then
+	echo N > /sys/kernel/debug/failslab/ignore-gfp-wait
+	echo 0 > /sys/kernel/debug/failslab/verbose
+fi
 hostname uffd-guest 2>/dev/null
 cd /tmp || exit 1
 export HOME=/tmp TMPDIR=/tmp

@@ -147,6 +147,15 @@ struct uffd_msg {
 #define UFFD_EVENT_REMOVE	0x15
 #define UFFD_EVENT_UNMAP	0x16
 
+/*
+ * Extension of this implementation, not in upstream Linux: with
+ * UFFD_FEATURE_EVENT_EXIT the monitor gets one UFFD_EVENT_EXIT message
+ * (no arguments) once the last user of the target's address space is
+ * gone; read() then returns 0 (end of file) and poll() EPOLLHUP.  The
+ * number sits far from upstream's event codes, which count up from 0x12.
+ */
+#define UFFD_EVENT_EXIT		0x80
+
 /* Bits of uffd_msg.arg.pagefault.flags. */
 #define UFFD_PAGEFAULT_FLAG_WRITE	(1 << 0) /* the access was a write */
 #define UFFD_PAGEFAULT_FLAG_WP		(1 << 1) /* write-protect fault */
@@ -177,6 +186,8 @@ struct uffdio_api {
 #define UFFD_FEATURE_POISON			(1 << 14)
 #define UFFD_FEATURE_WP_ASYNC			(1 << 15)
 #define UFFD_FEATURE_MOVE			(1 << 16)
+/* Extension, not in upstream: see UFFD_EVENT_EXIT.  Far from upstream's bits. */
+#define UFFD_FEATURE_EVENT_EXIT			(1 << 30)
 	__u64 features;
 
 	/* Out: the ioctls valid on the fd (bits are _UFFDIO_* numbers). */

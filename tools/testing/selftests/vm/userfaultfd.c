@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -30,7 +31,14 @@
 #include "../kselftest_harness.h"
 
 #define NPAGES		64
-#define SUPPORTED	(UFFD_FEATURE_MISSING_SHMEM | UFFD_FEATURE_MISSING_HUGETLBFS | \
+#ifndef UFFD_FEATURE_EVENT_EXIT	/* our extension, absent from upstream headers */
+#define UFFD_FEATURE_EVENT_EXIT	(1 << 30)
+#define UFFD_EVENT_EXIT		0x80
+#endif
+#define EVENTS		(UFFD_FEATURE_EVENT_FORK | UFFD_FEATURE_EVENT_REMAP | \
+			 UFFD_FEATURE_EVENT_REMOVE | UFFD_FEATURE_EVENT_UNMAP)
+#define SUPPORTED	(EVENTS | UFFD_FEATURE_EVENT_EXIT | \
+			 UFFD_FEATURE_MISSING_SHMEM | UFFD_FEATURE_MISSING_HUGETLBFS | \
 			 UFFD_FEATURE_SIGBUS | UFFD_FEATURE_THREAD_ID | \
 			 UFFD_FEATURE_EXACT_ADDRESS)
 #define RANGE_IOCTLS	((1ULL << _UFFDIO_WAKE) | (1ULL << _UFFDIO_COPY) | \
@@ -299,8 +307,11 @@ TEST(dev_userfaultfd)
 	close(dev);
 }
 
-/* Drop root to "nobody" (and with it CAP_SYS_PTRACE) in a child. */
-static int unprivileged_create(int flags)
+/*
+ * Drop root to "nobody" (and with it CAP_SYS_PTRACE) in a child, create a
+ * userfaultfd there and, with @features, do the handshake.
+ */
+static int unprivileged_create(int flags, __u64 features)
 {
 	int status;
 	pid_t pid = fork();
@@ -311,6 +322,8 @@ static int unprivileged_create(int flags)
 		if (setgid(65534) || setuid(65534))
 			_exit(100);
 		fd = sys_userfaultfd(flags);
+		if (fd >= 0 && features && api(fd, features))
+			_exit(errno);
 		_exit(fd >= 0 ? 0 : errno);
 	}
 	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
@@ -342,12 +355,17 @@ TEST(unprivileged_sysctl)
 	ASSERT_EQ('0', old[0]);	/* upstream's default */
 
 	/* Kernel-mode fault handling needs privilege ... */
-	ASSERT_EQ(EPERM, unprivileged_create(0));
-	/* ... user-mode-only does not. */
-	ASSERT_EQ(0, unprivileged_create(UFFD_USER_MODE_ONLY));
+	ASSERT_EQ(EPERM, unprivileged_create(0, 0));
+	/* ... user-mode-only does not ... */
+	ASSERT_EQ(0, unprivileged_create(UFFD_USER_MODE_ONLY, 0));
+	ASSERT_EQ(0, unprivileged_create(UFFD_USER_MODE_ONLY,
+					 UFFD_FEATURE_EVENT_REMAP));
+	/* ... but fork events hand over another process: like ptrace. */
+	ASSERT_EQ(EPERM, unprivileged_create(UFFD_USER_MODE_ONLY,
+					     UFFD_FEATURE_EVENT_FORK));
 
 	ASSERT_EQ(0, write_sysctl("1"));
-	EXPECT_EQ(0, unprivileged_create(0));
+	EXPECT_EQ(0, unprivileged_create(0, 0));
 	ASSERT_EQ(0, write_sysctl("0"));
 	ASSERT_EQ(-1, write_sysctl("2"));	/* out of range */
 }
@@ -1633,6 +1651,591 @@ TEST_F(uffd, mremap_without_events)
 	munmap(hole - pgsz, 6 * pgsz);
 	/* The part left behind still is. */
 	ASSERT_EQ(0, do_zeropage(self->fd, a + 4 * pgsz, pgsz, 0, NULL));
+}
+
+/* ---- non-cooperative events --------------------------------------------- */
+
+/* The rest of a message after its event-specific fields must be zero. */
+static bool msg_tail_zero(const struct uffd_msg *m, size_t used)
+{
+	const unsigned char *arg = (const unsigned char *)&m->arg;
+
+	if (m->reserved1 || m->reserved2 || m->reserved3)
+		return false;
+	for (size_t i = used; i < sizeof(m->arg); i++)
+		if (arg[i])
+			return false;
+	return true;
+}
+
+/* Run fn(arg) in a thread; the caller joins th and reads ret. */
+struct job {
+	pthread_t th;
+	void *(*fn)(void *arg);
+	void *arg;
+	volatile int done;
+	long ret;
+};
+
+static void *job_main(void *p)
+{
+	struct job *j = p;
+
+	j->ret = (long)j->fn(j->arg);
+	j->done = 1;
+	return NULL;
+}
+
+static int job_start(struct job *j, void *(*fn)(void *), void *arg)
+{
+	j->fn = fn;
+	j->arg = arg;
+	j->done = 0;
+	return pthread_create(&j->th, NULL, job_main, j);
+}
+
+struct madv { void *addr; size_t len; int advice; };
+
+static void *do_madvise(void *p)
+{
+	struct madv *m = p;
+
+	return (void *)(long)madvise(m->addr, m->len, m->advice);
+}
+
+struct mrm { void *old; size_t len; void *new; };
+
+static void *do_mremap(void *p)
+{
+	struct mrm *m = p;
+
+	return mremap(m->old, m->len, m->len, MREMAP_MAYMOVE | MREMAP_FIXED,
+		      m->new);
+}
+
+static void *do_mmap_fixed(void *p)
+{
+	return mmap(p, 2 * pgsz, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+}
+
+static void *do_mremap_shrink(void *p)
+{
+	return mremap(p, 4 * pgsz, pgsz, 0);
+}
+
+static void *do_munmap(void *p)
+{
+	struct madv *m = p;
+
+	return (void *)(long)munmap(m->addr, m->len);
+}
+
+/* Wait until a message is queued, without reading it. */
+static bool msg_queued(int fd, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, ms) == 1 && (p.revents & POLLIN);
+}
+
+FIXTURE(events) {
+	int fd;
+	char *area;
+	size_t len;
+	char *src;
+};
+
+FIXTURE_SETUP(events)
+{
+	self->len = 16 * pgsz;
+	self->fd = new_uffd(false, EVENTS);
+	ASSERT_LE(0, self->fd);
+	self->area = map_anon(self->len);
+	self->src = map_anon(4 * pgsz);		/* enough for any copy below */
+	ASSERT_NE(NULL, self->area);
+	ASSERT_NE(NULL, self->src);
+	memset(self->src, 0x5c, 4 * pgsz);
+	ASSERT_EQ(0, do_register(self->fd, self->area, self->len,
+				 UFFDIO_REGISTER_MODE_MISSING, NULL));
+}
+
+FIXTURE_TEARDOWN(events)
+{
+	if (self->fd >= 0)
+		close(self->fd);
+	munmap(self->area, self->len);
+	munmap(self->src, 4 * pgsz);
+}
+
+TEST_F(events, remove)
+{
+	struct madv m = { self->area + 2 * pgsz, 2 * pgsz, MADV_DONTNEED };
+	struct toucher t = { .addr = self->area + 2 * pgsz };
+	struct uffd_msg msg;
+	struct job j;
+	pthread_t th;
+	__s64 res;
+
+	ASSERT_EQ(0, do_copy(self->fd, self->area + 2 * pgsz, self->src, 2 * pgsz,
+			     0, NULL));
+	ASSERT_EQ(0x5c, (unsigned char)self->area[2 * pgsz]);
+	ASSERT_EQ(0, job_start(&j, do_madvise, &m));
+	/* madvise waits for the monitor; fills fail meanwhile. */
+	ASSERT_TRUE(msg_queued(self->fd, 5000));
+	usleep(50000);
+	ASSERT_EQ(0, j.done);
+	ASSERT_EQ(-1, do_copy(self->fd, self->area, self->src, pgsz, 0, &res));
+	ASSERT_EQ(EAGAIN, errno);
+	ASSERT_EQ(-EAGAIN, res);
+	ASSERT_EQ(-1, do_zeropage(self->fd, self->area, pgsz, 0, &res));
+	ASSERT_EQ(EAGAIN, errno);
+
+	ASSERT_EQ(sizeof(msg), read(self->fd, &msg, sizeof(msg)));
+	ASSERT_EQ(UFFD_EVENT_REMOVE, msg.event);
+	ASSERT_EQ((unsigned long)m.addr, msg.arg.remove.start);
+	ASSERT_EQ((unsigned long)m.addr + m.len, msg.arg.remove.end);
+	ASSERT_TRUE(msg_tail_zero(&msg, sizeof(msg.arg.remove)));
+	pthread_join(j.th, NULL);
+	ASSERT_EQ(0, j.ret);
+	ASSERT_EQ(0, do_copy(self->fd, self->area, self->src, pgsz, 0, NULL));
+
+	/* The removed page faults again: the monitor supplies zeroes. */
+	ASSERT_EQ(0, pthread_create(&th, NULL, toucher_main, &t));
+	ASSERT_EQ(1, read_msg(self->fd, &msg, 5000));
+	ASSERT_EQ(UFFD_EVENT_PAGEFAULT, msg.event);
+	ASSERT_EQ((unsigned long)t.addr, msg.arg.pagefault.address);
+	ASSERT_EQ(0, do_zeropage(self->fd, t.addr, pgsz, 0, NULL));
+	pthread_join(th, NULL);
+	ASSERT_EQ(0, t.value);
+}
+
+TEST_F(events, remap)
+{
+	char *hole = mmap(NULL, 6 * pgsz, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+			  -1, 0);
+	struct mrm m = { self->area, 4 * pgsz, hole + pgsz };
+	struct toucher t = { .addr = hole + 2 * pgsz };
+	struct uffd_msg msg;
+	struct job j;
+	pthread_t th;
+
+	ASSERT_NE(MAP_FAILED, hole);
+	ASSERT_EQ(0, job_start(&j, do_mremap, &m));
+	ASSERT_TRUE(msg_queued(self->fd, 5000));
+	usleep(50000);
+	ASSERT_EQ(0, j.done);
+	ASSERT_EQ(-1, do_zeropage(self->fd, self->area + 8 * pgsz, pgsz, 0, NULL));
+	ASSERT_EQ(EAGAIN, errno);
+	ASSERT_EQ(sizeof(msg), read(self->fd, &msg, sizeof(msg)));
+	ASSERT_EQ(UFFD_EVENT_REMAP, msg.event);
+	ASSERT_EQ((unsigned long)self->area, msg.arg.remap.from);
+	ASSERT_EQ((unsigned long)m.new, msg.arg.remap.to);
+	ASSERT_EQ(4 * pgsz, msg.arg.remap.len);
+	ASSERT_TRUE(msg_tail_zero(&msg, sizeof(msg.arg.remap)));
+	/* Then, as upstream, the old range is reported unmapped. */
+	ASSERT_EQ(1, read_msg(self->fd, &msg, 5000));
+	ASSERT_EQ(UFFD_EVENT_UNMAP, msg.event);
+	ASSERT_EQ((unsigned long)self->area, msg.arg.remove.start);
+	ASSERT_EQ((unsigned long)self->area + 4 * pgsz, msg.arg.remove.end);
+	pthread_join(j.th, NULL);
+	ASSERT_EQ(m.new, (void *)j.ret);
+
+	/* The moved range is still registered: faults come at the new place. */
+	ASSERT_EQ(0, pthread_create(&th, NULL, toucher_main, &t));
+	ASSERT_EQ(1, read_msg(self->fd, &msg, 5000));
+	ASSERT_EQ((unsigned long)t.addr, msg.arg.pagefault.address);
+	ASSERT_EQ(0, do_copy(self->fd, t.addr, self->src, pgsz, 0, NULL));
+	pthread_join(th, NULL);
+	ASSERT_EQ(0x5c, t.value);
+	/* Unregistered first: a munmap would wait for us to read its event. */
+	ASSERT_EQ(0, do_unregister(self->fd, hole, 6 * pgsz));
+	munmap(hole, 6 * pgsz);
+}
+
+TEST_F(events, unmap)
+{
+	struct madv m = { self->area + 12 * pgsz, 4 * pgsz, 0 };
+	struct uffd_msg msg;
+	struct job j;
+	char *p;
+
+	/* munmap */
+	ASSERT_EQ(0, job_start(&j, do_munmap, &m));
+	ASSERT_EQ(1, read_msg(self->fd, &msg, 5000));
+	ASSERT_EQ(UFFD_EVENT_UNMAP, msg.event);
+	ASSERT_EQ((unsigned long)m.addr, msg.arg.remove.start);
+	ASSERT_EQ((unsigned long)m.addr + m.len, msg.arg.remove.end);
+	ASSERT_TRUE(msg_tail_zero(&msg, sizeof(msg.arg.remove)));
+	pthread_join(j.th, NULL);
+	ASSERT_EQ(0, j.ret);
+
+	/* mmap over a registered range (from another thread: it waits) */
+	ASSERT_EQ(0, job_start(&j, do_mmap_fixed, self->area + 8 * pgsz));
+	ASSERT_EQ(1, read_msg(self->fd, &msg, 5000));
+	ASSERT_EQ(UFFD_EVENT_UNMAP, msg.event);
+	ASSERT_EQ((unsigned long)self->area + 8 * pgsz, msg.arg.remove.start);
+	ASSERT_EQ((unsigned long)self->area + 10 * pgsz, msg.arg.remove.end);
+	pthread_join(j.th, NULL);
+	p = (char *)j.ret;
+	ASSERT_EQ(self->area + 8 * pgsz, p);
+	ASSERT_EQ(0, p[0]);		/* fresh memory: no fault */
+
+	/* mremap shrinking a registered range */
+	ASSERT_EQ(0, job_start(&j, do_mremap_shrink, self->area));
+	ASSERT_EQ(1, read_msg(self->fd, &msg, 5000));
+	ASSERT_EQ(UFFD_EVENT_UNMAP, msg.event);
+	ASSERT_EQ((unsigned long)self->area + pgsz, msg.arg.remove.start);
+	ASSERT_EQ((unsigned long)self->area + 4 * pgsz, msg.arg.remove.end);
+	pthread_join(j.th, NULL);
+	ASSERT_EQ(self->area, (char *)j.ret);
+	ASSERT_EQ(-1, read(self->fd, &msg, sizeof(msg)));
+	ASSERT_EQ(EAGAIN, errno);
+}
+
+TEST_F(events, close_releases_blocked_target)
+{
+	struct madv m = { self->area, pgsz, MADV_DONTNEED };
+	struct job j;
+
+	ASSERT_EQ(0, job_start(&j, do_madvise, &m));
+	ASSERT_TRUE(msg_queued(self->fd, 5000));
+	usleep(50000);
+	ASSERT_EQ(0, j.done);
+	close(self->fd);
+	self->fd = -1;
+	ASSERT_TRUE(wait_done(&j.done, 10000));
+	pthread_join(j.th, NULL);
+	ASSERT_EQ(0, j.ret);
+	/* Unregistered now: plain memory. */
+	ASSERT_EQ(0, self->area[pgsz]);
+}
+
+static volatile int fork_msg_read;
+
+struct forkmon {
+	int fd;
+	struct uffd_msg msg;
+	int delay_ms;
+};
+
+static void *fork_monitor(void *p)
+{
+	struct forkmon *f = p;
+
+	usleep(f->delay_ms * 1000);
+	if (read_msg(f->fd, &f->msg, 5000) == 1)
+		fork_msg_read = 1;
+	return NULL;
+}
+
+/* Serve the faults of a child through @cfd until it exits; its status. */
+static int serve_child(int cfd, pid_t pid, const char *src)
+{
+	struct uffd_msg msg;
+	int status, r;
+
+	for (;;) {
+		r = read_msg(cfd, &msg, 20);
+		if (r == 1 && msg.event == UFFD_EVENT_PAGEFAULT)
+			do_copy(cfd, (void *)(unsigned long)(msg.arg.pagefault.address &
+							     ~(pgsz - 1)),
+				src, pgsz, 0, NULL);
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+	}
+}
+
+TEST_F(events, fork)
+{
+	struct forkmon f = { .fd = self->fd, .delay_ms = 200 };
+	pthread_t mon;
+	pid_t pid;
+	int cfd;
+
+	/* Populated in the parent: copied to the child; the rest faults. */
+	ASSERT_EQ(0, do_copy(self->fd, self->area, self->src, pgsz, 0, NULL));
+	fork_msg_read = 0;
+	ASSERT_EQ(0, pthread_create(&mon, NULL, fork_monitor, &f));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		/* Every page reads 0x5c: copied, or served by the monitor. */
+		for (size_t off = 0; off < self->len; off += pgsz)
+			if ((unsigned char)self->area[off] != 0x5c)
+				_exit(1);
+		_exit(0);
+	}
+	/* fork() returned: the monitor has read the event already. */
+	ASSERT_EQ(1, fork_msg_read);
+	pthread_join(mon, NULL);
+	ASSERT_EQ(UFFD_EVENT_FORK, f.msg.event);
+	ASSERT_TRUE(msg_tail_zero(&f.msg, sizeof(f.msg.arg.fork)));
+	cfd = f.msg.arg.fork.ufd;
+	ASSERT_LE(0, cfd);
+	ASSERT_EQ(FD_CLOEXEC, fcntl(cfd, F_GETFD) & FD_CLOEXEC);
+	ASSERT_EQ(0, serve_child(cfd, pid, self->src));
+	close(cfd);
+	/* The parent's own range is untouched by all this. */
+	ASSERT_EQ(0, do_copy(self->fd, self->area + pgsz, self->src, pgsz, 0, NULL));
+}
+
+TEST_F(events, fork_of_fork)
+{
+	struct forkmon f = { .fd = self->fd };
+	struct uffd_msg msg;
+	pthread_t mon;
+	pid_t pid;
+	int cfd, gfd, status;
+
+	ASSERT_EQ(0, pthread_create(&mon, NULL, fork_monitor, &f));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		/* The child forks again; the grandchild touches the memory. */
+		pid_t g = fork();
+
+		if (g < 0)
+			_exit(2);
+		if (g == 0)
+			_exit((unsigned char)self->area[3 * pgsz] == 0x5c ? 0 : 1);
+		if (waitpid(g, &status, 0) != g || !WIFEXITED(status))
+			_exit(3);
+		_exit(WEXITSTATUS(status));
+	}
+	pthread_join(mon, NULL);
+	ASSERT_EQ(UFFD_EVENT_FORK, f.msg.event);
+	cfd = f.msg.arg.fork.ufd;
+	/* The child's fork is reported on the child's fd. */
+	ASSERT_EQ(1, read_msg(cfd, &msg, 5000));
+	ASSERT_EQ(UFFD_EVENT_FORK, msg.event);
+	gfd = msg.arg.fork.ufd;
+	ASSERT_LE(0, gfd);
+	ASSERT_NE(cfd, gfd);
+	/* The grandchild's faults arrive on the grandchild's fd. */
+	ASSERT_EQ(1, read_msg(gfd, &msg, 5000));
+	ASSERT_EQ(UFFD_EVENT_PAGEFAULT, msg.event);
+	ASSERT_EQ((unsigned long)self->area + 3 * pgsz, msg.arg.pagefault.address);
+	ASSERT_EQ(0, do_copy(gfd, self->area + 3 * pgsz, self->src, pgsz, 0, NULL));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	close(gfd);
+	close(cfd);
+}
+
+static void *close_after(void *p)
+{
+	int *fd = p;
+
+	usleep(200000);
+	close(*fd);
+	return NULL;
+}
+
+TEST_F(events, fork_dropped_on_close)
+{
+	pthread_t th;
+	pid_t pid;
+	int status, fd = self->fd;
+
+	/*
+	 * The parent blocks in fork() until the monitor's fd goes away.  A
+	 * plain fork() would copy the fd into the child before the memory
+	 * and keep the file alive; a separate monitor process does not have
+	 * that problem, sharing the fd table (CLONE_FILES) models it here.
+	 */
+	self->fd = -1;
+	ASSERT_EQ(0, pthread_create(&th, NULL, close_after, &fd));
+	pid = syscall(SYS_clone, CLONE_FILES | SIGCHLD, 0, NULL, NULL, 0);
+	ASSERT_LE(0, pid);
+	if (pid == 0)
+		_exit(self->area[5 * pgsz] == 0 ? 0 : 1);
+	pthread_join(th, NULL);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+}
+
+/* Arm (n > 0) or disarm fault injection for this thread. */
+static int fail_nth(int n)
+{
+	char buf[16];
+	int fd = open("/proc/thread-self/fail-nth", O_WRONLY);
+	int ok;
+
+	if (fd < 0)
+		return -1;
+	snprintf(buf, sizeof(buf), "%d", n);
+	ok = write(fd, buf, strlen(buf)) > 0;
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+/* How many allocations were left before the armed failure (0: it hit). */
+static int fail_nth_left(void)
+{
+	char buf[16] = "";
+	int fd = open("/proc/thread-self/fail-nth", O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return n > 0 ? atoi(buf) : -1;
+}
+
+/* Read fork events until told to stop; close the child fds. */
+struct forkreader {
+	int fd;
+	volatile bool stop;
+	int forks;
+};
+
+static void *fork_reader(void *p)
+{
+	struct forkreader *r = p;
+	struct uffd_msg msg;
+
+	while (!r->stop)
+		if (read_msg(r->fd, &msg, 20) == 1 &&
+		    msg.event == UFFD_EVENT_FORK) {
+			close(msg.arg.fork.ufd);
+			r->forks++;
+		}
+	return NULL;
+}
+
+TEST_F_TIMEOUT(events, fork_failures, 300)
+{
+	struct forkreader r = { .fd = self->fd };
+	int failed = 0, succeeded = 0, n, left, status;
+	struct uffd_msg msg;
+	pthread_t th;
+	pid_t pid;
+
+	if (fail_nth(0))
+		SKIP(return, "no fault injection (/proc/thread-self/fail-nth)");
+	/*
+	 * Fail the 1st, 2nd, ... allocation of fork() in turn, until fork
+	 * makes fewer allocations than that.  Some failures fork tolerates;
+	 * the others fail it.  A failed fork must leave no event, no context
+	 * and no "changing" state behind; one that worked is reported once.
+	 */
+	ASSERT_EQ(0, pthread_create(&th, NULL, fork_reader, &r));
+	for (n = 1; n < 3000; n++) {
+		ASSERT_EQ(0, fail_nth(n));
+		pid = fork();
+		if (pid == 0)
+			_exit(0);
+		left = fail_nth_left();
+		fail_nth(0);
+		if (pid > 0) {
+			succeeded++;
+			ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		} else {
+			failed++;
+			/* Fills work (or find the page there): not "changing". */
+			if (do_zeropage(self->fd, self->area + (n % 16) * pgsz,
+					pgsz, 0, NULL))
+				ASSERT_EQ(EEXIST, errno);
+		}
+		if (left > 0)
+			break;		/* every allocation of fork was tried */
+	}
+	/* Let the reader catch up with the last fork events. */
+	for (int i = 0; i < 500 && r.forks < succeeded; i++)
+		usleep(10000);
+	r.stop = true;
+	pthread_join(th, NULL);
+	/*
+	 * A fork that fails after its memory was copied (later in
+	 * copy_process()) has already been reported, as upstream does: its
+	 * fd refers to an address space that never ran.  Those are the only
+	 * extra events allowed.  Known gap, see Documentation.
+	 */
+	TH_LOG("%d allocation points: %d forks failed, %d succeeded, %d late",
+	       n, failed, succeeded, r.forks - succeeded);
+	ASSERT_LT(0, left);		/* the walk ended */
+	ASSERT_LT(0, failed);
+	ASSERT_LE(succeeded, r.forks);
+	ASSERT_GT(failed, r.forks - succeeded);
+	ASSERT_EQ(-1, read(self->fd, &msg, sizeof(msg)));
+	ASSERT_EQ(EAGAIN, errno);
+}
+
+TEST(exit_event)
+{
+	int sv[2], fd, status;
+	struct uffd_msg msg;
+	struct pollfd p;
+	pid_t pid;
+
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		int ufd = new_uffd(false, UFFD_FEATURE_EVENT_EXIT |
+				   UFFD_FEATURE_EVENT_REMOVE);
+		char *a = map_anon(pgsz);
+
+		if (ufd < 0 || !a ||
+		    do_register(ufd, a, pgsz, UFFDIO_REGISTER_MODE_MISSING, NULL) ||
+		    send_fd(sv[1], ufd))
+			_exit(1);
+		/* Blocks on a REMOVE event nobody reads, then gets killed. */
+		madvise(a, pgsz, MADV_DONTNEED);
+		_exit(2);
+	}
+	fd = recv_fd(sv[0]);
+	ASSERT_LE(0, fd);
+	ASSERT_TRUE(msg_queued(fd, 5000));	/* the REMOVE is queued */
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFSIGNALED(status));
+
+	/* The killed raiser's event is gone; the exit is reported once. */
+	ASSERT_EQ(sizeof(msg), read(fd, &msg, sizeof(msg)));
+	ASSERT_EQ(UFFD_EVENT_EXIT, msg.event);
+	ASSERT_TRUE(msg_tail_zero(&msg, 0));
+	/* Then end of file, and EPOLLHUP. */
+	ASSERT_EQ(0, read(fd, &msg, sizeof(msg)));
+	ASSERT_EQ(0, read(fd, &msg, sizeof(msg)));
+	p = (struct pollfd){ .fd = fd, .events = POLLIN };
+	ASSERT_EQ(1, poll(&p, 1, 0));
+	ASSERT_EQ(POLLHUP, p.revents & (POLLHUP | POLLIN));
+	close(fd);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+TEST(no_exit_event_without_feature)
+{
+	int sv[2], fd, status;
+	struct uffd_msg msg;
+	struct pollfd p;
+	pid_t pid;
+
+	/* A monitor that did not ask sees upstream's behaviour: silence. */
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		int ufd = new_uffd(false, EVENTS);
+
+		_exit(ufd < 0 || send_fd(sv[1], ufd) ? 1 : 0);
+	}
+	fd = recv_fd(sv[0]);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_EQ(-1, read(fd, &msg, sizeof(msg)));
+	ASSERT_EQ(EAGAIN, errno);
+	p = (struct pollfd){ .fd = fd, .events = POLLIN };
+	ASSERT_EQ(0, poll(&p, 1, 0));
+	close(fd);
+	close(sv[0]);
+	close(sv[1]);
 }
 
 TEST_HARNESS_MAIN
