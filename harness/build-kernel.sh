@@ -9,7 +9,7 @@ stock)	SRC=$(base_tree); OBJ=$BUILD/obj-stock; OUT=$BUILD/stock/bzImage ;;
 *)	die "usage: build-kernel.sh uffd|stock" ;;
 esac
 
-frags="$TOP/harness/kernel.config"
+frags="$TOP/harness/kernel.config $TOP/harness/criu.config"
 if [ -n "${EXTRA_CONFIG:-}" ]; then
 	[ -f "$EXTRA_CONFIG" ] || die "EXTRA_CONFIG=$EXTRA_CONFIG: no such file"
 	frags="$frags $(realpath "$EXTRA_CONFIG")"
@@ -27,6 +27,7 @@ if [ "$(cat "$OBJ/.uffd-config" 2>/dev/null)" != "$config_id" ] ||
 	make -s -C "$SRC" O="$OBJ" olddefconfig >/dev/null
 	for opt in CONFIG_USERFAULTFD CONFIG_BUG CONFIG_PROVE_LOCKING \
 		   CONFIG_DEBUG_VM CONFIG_KASAN CONFIG_ACPI CONFIG_SMP \
+		   CONFIG_CHECKPOINT_RESTORE CONFIG_NF_TABLES_INET \
 		   CONFIG_9P_FS CONFIG_SERIAL_8250_CONSOLE; do
 		grep -q "^$opt=y" "$OBJ/.config" ||
 			die "$opt did not survive configuration (see $OBJ/merge.log)"

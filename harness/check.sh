@@ -54,7 +54,8 @@ fi
 [ "$(status upstream-unit-tests)" = 0 ] ||
 	result fail "upstream uffd-unit-tests: exit status '$(status upstream-unit-tests)'"
 
-for t in upstream-stress-anon upstream-stress-shmem upstream-stress-hugetlb demo; do
+for t in upstream-stress-anon upstream-stress-shmem upstream-stress-hugetlb demo \
+	 criu-uffd-noncoop; do
 	if [ "$(status $t)" = 0 ]; then
 		result pass "$t"
 	else

@@ -22,6 +22,8 @@ if mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null &&
 	echo 0 > /sys/kernel/debug/failslab/verbose
 fi
 hostname uffd-guest 2>/dev/null
+# Loopback up: CRIU's feature detection binds to 127.0.0.1.
+ip link set lo up 2>/dev/null || busybox ip link set lo up
 cd /tmp || exit 1
 export HOME=/tmp TMPDIR=/tmp
 sh "$UFFD_REPO/build/guest/cmd.sh"
