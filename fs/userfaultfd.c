@@ -18,7 +18,8 @@
  * the FIFO: that is the "read queue".  Waking a fault takes it off both.
  *
  * Lock order: mmap_lock (or the VMA lock) -> ctx->map_changing_lock ->
- * ctx->fault_lock -> scheduler locks (wake_up_process()).
+ * ctx->fault_lock -> scheduler locks (wake_up_process() of an event's
+ * raiser; parked faults are woken after ctx->fault_lock is dropped).
  *
  * See Documentation/vm/userfaultfd.txt for the design and its lifetimes.
  */
@@ -36,6 +37,8 @@
 #include <linux/rbtree.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
+#include <linux/sched/task.h>
+#include <linux/sched/wake_q.h>
 #include <linux/security.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
@@ -119,11 +122,13 @@ struct uffd_event {
  *	UFFDIO_API (cmpxchg from 0), read locklessly afterwards.
  * @refs: the file holds one reference, every parked fault and every
  *	raised event another.
- * @fault_lock: protects @pending, @faults, @released, @exited, each parked
- *	fault's links and @woken, each event's state.  Nests inside
+ * @fault_lock: protects @pending, @faults, @forks, @released, @exited, each
+ *	parked fault's links and @woken, each event's state.  Nests inside
  *	mmap_lock and @map_changing_lock.
  * @pending: faults and events not yet read, oldest first.
  * @faults: every parked fault, keyed by page address.
+ * @forks: forks of this address space that copied it but are not yet
+ *	reported (struct uffd_fork.in_flight).
  * @released: the file is gone; nothing may park or queue any more.
  * @exited: the address space is gone and the exit message was queued
  *	(UFFD_FEATURE_EVENT_EXIT); once it is read, read() gives EOF.
@@ -147,6 +152,7 @@ struct userfaultfd_ctx {
 	spinlock_t fault_lock;
 	struct list_head pending;
 	struct rb_root faults;
+	struct list_head forks;
 	bool released;
 	bool exited;
 	struct uffd_event exit_ev;
@@ -164,7 +170,10 @@ struct userfaultfd_ctx {
  * @page: page-aligned fault address, the key in ctx->faults.
  * @node: link in ctx->faults while parked.
  * @task: the parked thread.
- * @woken: set (under ctx->fault_lock) when it was taken off the queues.
+ * @woken: set once it was taken off the queues by a waker, under
+ *	ctx->fault_lock and with release semantics, as the waker's last
+ *	access to the fault: a faulter that sees it set (acquire) may return
+ *	at once, without the lock.
  */
 struct uffd_fault {
 	struct uffd_slot slot;
@@ -196,6 +205,7 @@ static void uffd_ctx_put(struct userfaultfd_ctx *ctx)
 		return;
 	WARN_ON_ONCE(!RB_EMPTY_ROOT(&ctx->faults));
 	WARN_ON_ONCE(!list_empty(&ctx->pending));
+	WARN_ON_ONCE(!list_empty(&ctx->forks));
 	mmdrop(ctx->mm);
 	kmem_cache_free(uffd_ctx_cache, ctx);
 }
@@ -239,7 +249,6 @@ static void uffd_unpark(struct userfaultfd_ctx *ctx, struct uffd_fault *f)
 	lockdep_assert_held(&ctx->fault_lock);
 	rb_erase(&f->node, &ctx->faults);
 	list_del_init(&f->slot.link);
-	WRITE_ONCE(f->woken, true);
 }
 
 /*
@@ -253,7 +262,9 @@ static void uffd_wake_span(struct userfaultfd_ctx *ctx,
 {
 	struct uffd_span span = { .start = start, .end = end };
 	struct rb_node *n, *next;
+	struct task_struct *task;
 	struct uffd_fault *f;
+	DEFINE_WAKE_Q(wakeq);
 
 	/*
 	 * Order the page-table update before the emptiness test; pairs with
@@ -269,11 +280,17 @@ static void uffd_wake_span(struct userfaultfd_ctx *ctx,
 		if (f->page >= end)
 			break;
 		next = rb_next(n);
+		task = f->task;
+		/* Held by the wake queue: the task may exit once it sees woken. */
+		get_task_struct(task);
 		uffd_unpark(ctx, f);
-		/* @f may vanish once we unlock; its task may not before. */
-		wake_up_process(f->task);
+		/* The last touch of @f: its faulter may return from here on. */
+		smp_store_release(&f->woken, true);
+		/* After the store: a queued wake may happen at once. */
+		wake_q_add_safe(&wakeq, task);
 	}
 	spin_unlock(&ctx->fault_lock);
+	wake_up_q(&wakeq);
 }
 
 /* ---- the fault path ---------------------------------------------------- */
@@ -303,6 +320,10 @@ static void uffd_fault_msg(struct userfaultfd_ctx *ctx, struct vm_fault *vmf,
 		msg->arg.pagefault.feat.ptid = task_pid_vnr(current);
 }
 
+struct uffd_fork;
+static struct uffd_fork *uffd_fork_of_current(struct userfaultfd_ctx *ctx);
+static void uffd_fork_report(struct uffd_fork *fc);
+
 /**
  * handle_userfault - park a fault on a registered range for the monitor
  * @vmf: the fault; its mmap or VMA lock is held
@@ -322,6 +343,7 @@ vm_fault_t handle_userfault(struct vm_fault *vmf, unsigned long reason)
 	struct vm_area_struct *vma = vmf->vma;
 	struct userfaultfd_ctx *ctx = vma->vm_userfaultfd_ctx.ctx;
 	unsigned int state = uffd_wait_state(vmf->flags);
+	struct uffd_fork *fc = NULL;
 	struct uffd_fault f;
 	bool missing, huge;
 
@@ -364,6 +386,17 @@ vm_fault_t handle_userfault(struct vm_fault *vmf, unsigned long reason)
 		release_fault_lock(vmf);
 		return VM_FAULT_RETRY;
 	}
+	if (unlikely(!list_empty(&ctx->forks)))
+		fc = uffd_fork_of_current(ctx);
+	if (unlikely(fc)) {
+		/* Only we report or drop @fc: it stays valid unlocked. */
+		spin_unlock(&ctx->fault_lock);
+		if (huge)
+			hugetlb_vma_unlock_read(vma);
+		release_fault_lock(vmf);
+		uffd_fork_report(fc);
+		return VM_FAULT_RETRY;
+	}
 	uffd_ctx_get(ctx);	/* we sleep without the mmap lock */
 	uffd_park(ctx, &f);
 	/* Full barrier: parking is visible before the page-table check. */
@@ -382,17 +415,25 @@ vm_fault_t handle_userfault(struct vm_fault *vmf, unsigned long reason)
 
 	if (missing) {
 		wake_up_poll(&ctx->read_wqh, EPOLLIN);
-		while (!READ_ONCE(f.woken) && !signal_pending_state(state, current)) {
+		/* Pairs with the waker's release in uffd_wake_span(). */
+		while (!smp_load_acquire(&f.woken) &&
+		       !signal_pending_state(state, current)) {
 			schedule();
 			set_current_state(state);
 		}
 	}
 	__set_current_state(TASK_RUNNING);
 
-	spin_lock(&ctx->fault_lock);
-	if (!f.woken)
-		uffd_unpark(ctx, &f);
-	spin_unlock(&ctx->fault_lock);
+	/*
+	 * Not woken (a signal, or no need to sleep): leave on our own.  The
+	 * acquire pairs with uffd_wake_span(): once set, @f is ours again.
+	 */
+	if (!smp_load_acquire(&f.woken)) {
+		spin_lock(&ctx->fault_lock);
+		if (!f.woken)
+			uffd_unpark(ctx, &f);
+		spin_unlock(&ctx->fault_lock);
+	}
 	uffd_ctx_put(ctx);
 	return VM_FAULT_RETRY;
 }
@@ -572,11 +613,21 @@ bool vma_has_uffd_without_event_remap(struct vm_area_struct *vma)
 	return ctx && !uffd_has(ctx, UFFD_FEATURE_EVENT_REMAP);
 }
 
-/* One per parent context in one fork. */
+/**
+ * struct uffd_fork - one parent context in one fork, until it is reported.
+ * @link: in the fork's own list (copy_process()), touched only by @task.
+ * @in_flight: in @parent->forks, under its fault_lock.
+ * @parent: the context the parent's VMAs are registered with; holds a
+ *	reference and one count of its mmap_changing.
+ * @child: the child's new context, with the same registrations.
+ * @task: the forking task.
+ */
 struct uffd_fork {
 	struct list_head link;
+	struct list_head in_flight;
 	struct userfaultfd_ctx *parent;
 	struct userfaultfd_ctx *child;
+	struct task_struct *task;
 };
 
 static struct userfaultfd_ctx *uffd_ctx_alloc(struct mm_struct *mm,
@@ -620,50 +671,96 @@ int dup_userfaultfd(struct vm_area_struct *vma, struct list_head *fcs)
 		return -ENOMEM;
 	}
 	fc->parent = ctx;
+	fc->task = current;
 	uffd_ctx_get(ctx);
 	/* The monitor must see the fork before filling the parent again. */
 	uffd_changing_begin(ctx);
+	spin_lock(&ctx->fault_lock);
+	list_add(&fc->in_flight, &ctx->forks);
+	spin_unlock(&ctx->fault_lock);
 	list_add_tail(&fc->link, fcs);
 found:
 	vma->vm_userfaultfd_ctx.ctx = fc->child;
 	return 0;
 }
 
+/* @fc is reported or dropped: let the monitor fill the parent again. */
+static void uffd_fork_done(struct uffd_fork *fc)
+{
+	struct userfaultfd_ctx *parent = fc->parent;
+
+	spin_lock(&parent->fault_lock);
+	list_del(&fc->in_flight);
+	spin_unlock(&parent->fault_lock);
+	uffd_changing_end(parent);
+	uffd_ctx_put(parent);
+	list_del(&fc->link);
+	kfree(fc);
+}
+
+/*
+ * Report one parent context's fork and wait until it is read.  A monitor
+ * that closed its fd, or a forker killed meanwhile, leaves the child
+ * unregistered instead.
+ */
+static void uffd_fork_report(struct uffd_fork *fc)
+{
+	struct uffd_event ev;
+
+	uffd_event_init(&ev, UFFD_EVENT_FORK);
+	ev.child = fc->child;
+	if (uffd_watch_exit(fc->child) || !uffd_event_wait(fc->parent, &ev))
+		ev.child = fc->child;	/* not handed over */
+	if (ev.child) {
+		uffd_shutdown(ev.child);
+		uffd_ctx_put(ev.child);
+	}
+	uffd_fork_done(fc);
+}
+
+/*
+ * The fork in flight that @current started on @ctx, if any.  Until it is
+ * reported the monitor gets -EAGAIN filling @ctx's address space, so a
+ * fault of the forker itself on it (the CLONE_PIDFD store) would never
+ * be resolved: handle_userfault() reports the fork first.
+ */
+static struct uffd_fork *uffd_fork_of_current(struct userfaultfd_ctx *ctx)
+{
+	struct uffd_fork *fc;
+
+	lockdep_assert_held(&ctx->fault_lock);
+	list_for_each_entry(fc, &ctx->forks, in_flight)
+		if (fc->task == current)
+			return fc;
+	return NULL;
+}
+
 /**
  * dup_userfaultfd_complete - report a fork to each monitor
- * @fcs: the list dup_userfaultfd() filled; no mmap_lock held
+ * @fcs: the list dup_userfaultfd() filled; no lock held
  *
+ * Called once the fork can no longer fail, before the child first runs.
  * The forking task waits until each monitor has read its fork event (the
- * read gives the monitor an fd for the child).  A monitor that closed its
- * fd, or a fork killed meanwhile, leaves the child unregistered instead.
+ * read gives the monitor an fd for the child).
  */
 void dup_userfaultfd_complete(struct list_head *fcs)
 {
 	struct uffd_fork *fc, *next;
-	struct uffd_event ev;
 
-	list_for_each_entry_safe(fc, next, fcs, link) {
-		uffd_event_init(&ev, UFFD_EVENT_FORK);
-		ev.child = fc->child;
-		if (uffd_watch_exit(fc->child) || !uffd_event_wait(fc->parent, &ev))
-			ev.child = fc->child;	/* not handed over */
-		if (ev.child) {
-			uffd_shutdown(ev.child);
-			uffd_ctx_put(ev.child);
-		}
-		uffd_changing_end(fc->parent);
-		uffd_ctx_put(fc->parent);
-		list_del(&fc->link);
-		kfree(fc);
-	}
+	list_for_each_entry_safe(fc, next, fcs, link)
+		uffd_fork_report(fc);
 }
 
 /**
  * dup_userfaultfd_fail - the fork failed: forget the child contexts
  * @fcs: the list dup_userfaultfd() filled
  *
- * The child's VMAs are torn down with its mm and never look at their
- * context again.
+ * Called before the child's mm is put.  Nothing was reported, unless
+ * the forker faulted on a registered page in between (see
+ * uffd_fork_of_current()): that monitor keeps an fd on an address space
+ * that is gone (fills get -ESRCH; the exit event, if it asked).  The
+ * child's VMAs are torn down with its mm and never look at their context
+ * again.
  */
 void dup_userfaultfd_fail(struct list_head *fcs)
 {
@@ -671,10 +768,7 @@ void dup_userfaultfd_fail(struct list_head *fcs)
 
 	list_for_each_entry_safe(fc, next, fcs, link) {
 		uffd_ctx_put(fc->child);
-		uffd_changing_end(fc->parent);
-		uffd_ctx_put(fc->parent);
-		list_del(&fc->link);
-		kfree(fc);
+		uffd_fork_done(fc);
 	}
 }
 
@@ -1286,6 +1380,7 @@ static struct userfaultfd_ctx *uffd_ctx_alloc(struct mm_struct *mm,
 		.refs = REFCOUNT_INIT(1),
 		.pending = LIST_HEAD_INIT(ctx->pending),
 		.faults = RB_ROOT,
+		.forks = LIST_HEAD_INIT(ctx->forks),
 		.mmap_changing = ATOMIC_INIT(0),
 	};
 	spin_lock_init(&ctx->fault_lock);

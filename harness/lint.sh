@@ -18,6 +18,14 @@ checkpatch)
 		n=$(printf '%s\n' "$out" | grep -c ': ERROR:' || true)
 		errors=$((errors + n))
 	done
+	# The patch series to upstream files, as patches.
+	for p in $(sed -e '/^#/d' -e '/^[[:space:]]*$/d' "$TOP/patches/series"); do
+		out=$("$SRC/scripts/checkpatch.pl" --no-tree --terse -q \
+			"$TOP/patches/$p" 2>&1) || true
+		[ -n "$out" ] && printf '%s: %s\n' "$p" "$out"
+		n=$(printf '%s\n' "$out" | grep -c 'ERROR:' || true)
+		errors=$((errors + n))
+	done
 	# kernel-doc on every documented function, with Return: where due.
 	# shellcheck disable=SC2086
 	out=$(cd "$TOP" && "$SRC/scripts/kernel-doc" -none -Wall $C_FILES \

@@ -32,6 +32,8 @@ for f in $OVERLAY_FILES; do
 	if ! cmp -s "$TOP/$f" "$TREE/$f"; then
 		mkdir -p "$(dirname "$TREE/$f")"
 		rm -f "$TREE/$f"
-		cp "$TOP/$f" "$TREE/$f"
+		# Keep the repository's timestamp: after the tree is rebuilt
+		# from the base, make then recompiles only what really changed.
+		cp -p "$TOP/$f" "$TREE/$f"
 	fi
 done
