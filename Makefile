@@ -6,7 +6,7 @@
 #   make stock-kernel  the same base and config, upstream userfaultfd untouched
 #   make run [CMD=...] boot our kernel under QEMU and run CMD (default: demo)
 #   make check         build everything, boot, run the selftests, summarise
-#   make bench         benchmarks (not part of check)
+#   make bench         benchmarks on non-debug builds of both kernels (not part of check)
 #
 # KSRC=/path/to/linux-6.12 uses that tree as the (never modified) base;
 # EXTRA_CONFIG=frag merges a further config fragment into both kernels.
@@ -55,7 +55,7 @@ run: kernel demo
 check: kernel selftests upstream-tests demo
 	@$(H)/check.sh
 
-bench: kernel stock-kernel upstream-tests
+bench: base upstream-tests
 	@$(H)/bench.sh
 
 checkpatch: base
@@ -65,7 +65,8 @@ sparse: kernel
 	@$(H)/lint.sh sparse
 
 clean:
-	rm -rf $(BUILD)/obj-uffd $(BUILD)/obj-stock $(BUILD)/tests $(BUILD)/demo \
+	rm -rf $(BUILD)/obj-uffd $(BUILD)/obj-stock $(BUILD)/obj-*-bench \
+	       $(BUILD)/tests $(BUILD)/demo $(BUILD)/bench \
 	       $(BUILD)/bzImage $(BUILD)/stock
 
 distclean:

@@ -1,15 +1,25 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# build-kernel.sh uffd|stock: configure (tinyconfig + fragment) and build.
+# build-kernel.sh uffd|stock|uffd-bench|stock-bench: configure (tinyconfig
+# + fragments) and build.  The -bench kernels drop the debugging options
+# (harness/bench.config) that would dominate any timing.
 . "$(dirname "$0")/lib.sh"
 
+debug=1
 case "${1:-}" in
 uffd)	"$TOP/harness/tree.sh"; SRC=$TREE; OBJ=$BUILD/obj-uffd; OUT=$BUILD/bzImage ;;
 stock)	SRC=$(base_tree); OBJ=$BUILD/obj-stock; OUT=$BUILD/stock/bzImage ;;
-*)	die "usage: build-kernel.sh uffd|stock" ;;
+uffd-bench)
+	"$TOP/harness/tree.sh"; SRC=$TREE; OBJ=$BUILD/obj-uffd-bench
+	OUT=$BUILD/bench/bzImage-uffd; debug=0 ;;
+stock-bench)
+	SRC=$(base_tree); OBJ=$BUILD/obj-stock-bench
+	OUT=$BUILD/bench/bzImage-stock; debug=0 ;;
+*)	die "usage: build-kernel.sh uffd|stock|uffd-bench|stock-bench" ;;
 esac
 
 frags="$TOP/harness/kernel.config $TOP/harness/criu.config"
+[ $debug = 1 ] || frags="$frags $TOP/harness/bench.config"
 if [ -n "${EXTRA_CONFIG:-}" ]; then
 	[ -f "$EXTRA_CONFIG" ] || die "EXTRA_CONFIG=$EXTRA_CONFIG: no such file"
 	frags="$frags $(realpath "$EXTRA_CONFIG")"
@@ -25,13 +35,21 @@ if [ "$(cat "$OBJ/.uffd-config" 2>/dev/null)" != "$config_id" ] ||
 	"$SRC/scripts/kconfig/merge_config.sh" -m -O "$OBJ" "$OBJ/.config" \
 		$frags >"$OBJ/merge.log" 2>&1
 	make -s -C "$SRC" O="$OBJ" olddefconfig >/dev/null
-	for opt in CONFIG_USERFAULTFD CONFIG_BUG CONFIG_PROVE_LOCKING \
-		   CONFIG_DEBUG_VM CONFIG_KASAN CONFIG_ACPI CONFIG_SMP \
-		   CONFIG_CHECKPOINT_RESTORE CONFIG_NF_TABLES_INET \
-		   CONFIG_9P_FS CONFIG_SERIAL_8250_CONSOLE; do
+	need="CONFIG_USERFAULTFD CONFIG_BUG CONFIG_ACPI CONFIG_SMP
+	      CONFIG_CHECKPOINT_RESTORE CONFIG_NF_TABLES_INET CONFIG_9P_FS
+	      CONFIG_SERIAL_8250_CONSOLE"
+	[ $debug = 1 ] &&
+		need="$need CONFIG_PROVE_LOCKING CONFIG_DEBUG_VM CONFIG_KASAN"
+	for opt in $need; do
 		grep -q "^$opt=y" "$OBJ/.config" ||
 			die "$opt did not survive configuration (see $OBJ/merge.log)"
 	done
+	if [ $debug = 0 ]; then
+		for opt in CONFIG_KASAN CONFIG_LOCKDEP CONFIG_DEBUG_VM; do
+			! grep -q "^$opt=y" "$OBJ/.config" ||
+				die "$opt is still on in a bench kernel"
+		done
+	fi
 	echo "$config_id" > "$OBJ/.uffd-config"
 fi
 
