@@ -28,17 +28,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
+
 #ifndef UFFD_FEATURE_EVENT_EXIT		/* our extension */
 #define UFFD_FEATURE_EVENT_EXIT	(1 << 30)
 #endif
-
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
 
 /* The child's work before it exits; its exit status. */
 static int open_uffd(unsigned long long features)

@@ -27,24 +27,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
+
 static long page, pages;
 static char *area;
 static int fd;
 static bool poll_first;
-
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static void fail(const char *what)
-{
-	fprintf(stderr, "uffd-roundtrip: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
 
 /* Serve @pages faults, then return. */
 static void *monitor(void *arg)

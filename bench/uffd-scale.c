@@ -27,6 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
+
 static long page;
 static char *area;
 static int nthreads, rounds;
@@ -38,20 +40,6 @@ static void *worker(void *arg)
 	for (int r = 0; r < rounds; r++)
 		(void)*(volatile char *)(area + ((long)r * nthreads + id) * page);
 	return NULL;
-}
-
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static void fail(const char *what)
-{
-	fprintf(stderr, "uffd-scale: %s: %s\n", what, strerror(errno));
-	exit(1);
 }
 
 int main(int argc, char **argv)

@@ -2324,30 +2324,55 @@ TEST_F(events, fork_pidfd_fault)
 	close(m.cfd);
 }
 
+/*
+ * Fork a target process that opens a userfaultfd with @features, hands
+ * it to us (*fd), then runs @body (if any) and exits.  Return: its pid.
+ */
+static pid_t spawn_target(__u64 features, void (*body)(int ufd), int *fd)
+{
+	int sv[2], ufd;
+	pid_t pid;
+
+	*fd = -1;
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		ufd = new_uffd(false, features);
+		if (ufd < 0 || send_fd(sv[1], ufd))
+			_exit(1);
+		if (body)
+			body(ufd);
+		_exit(0);
+	}
+	if (pid > 0)
+		*fd = recv_fd(sv[0]);
+	close(sv[0]);
+	close(sv[1]);
+	return pid;
+}
+
+/* Block on a REMOVE event nobody reads (until killed). */
+static void remove_unread(int ufd)
+{
+	char *a = map_anon(pgsz);
+
+	if (!a || do_register(ufd, a, pgsz, UFFDIO_REGISTER_MODE_MISSING, NULL))
+		_exit(1);
+	madvise(a, pgsz, MADV_DONTNEED);
+	_exit(2);
+}
+
 TEST(exit_event)
 {
-	int sv[2], fd, status;
+	int fd, status;
 	struct uffd_msg msg;
 	struct pollfd p;
 	pid_t pid;
 
-	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
-	pid = fork();
+	pid = spawn_target(UFFD_FEATURE_EVENT_EXIT | UFFD_FEATURE_EVENT_REMOVE,
+			   remove_unread, &fd);
 	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		int ufd = new_uffd(false, UFFD_FEATURE_EVENT_EXIT |
-				   UFFD_FEATURE_EVENT_REMOVE);
-		char *a = map_anon(pgsz);
-
-		if (ufd < 0 || !a ||
-		    do_register(ufd, a, pgsz, UFFDIO_REGISTER_MODE_MISSING, NULL) ||
-		    send_fd(sv[1], ufd))
-			_exit(1);
-		/* Blocks on a REMOVE event nobody reads, then gets killed. */
-		madvise(a, pgsz, MADV_DONTNEED);
-		_exit(2);
-	}
-	fd = recv_fd(sv[0]);
 	ASSERT_LE(0, fd);
 	ASSERT_TRUE(msg_queued(fd, 5000));	/* the REMOVE is queued */
 	ASSERT_EQ(0, kill(pid, SIGKILL));
@@ -2365,27 +2390,18 @@ TEST(exit_event)
 	ASSERT_EQ(1, poll(&p, 1, 0));
 	ASSERT_EQ(POLLHUP, p.revents & (POLLHUP | POLLIN));
 	close(fd);
-	close(sv[0]);
-	close(sv[1]);
 }
 
 TEST(no_exit_event_without_feature)
 {
-	int sv[2], fd, status;
+	int fd, status;
 	struct uffd_msg msg;
 	struct pollfd p;
 	pid_t pid;
 
 	/* A monitor that did not ask sees upstream's behaviour: silence. */
-	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
-	pid = fork();
+	pid = spawn_target(EVENTS, NULL, &fd);
 	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		int ufd = new_uffd(false, EVENTS);
-
-		_exit(ufd < 0 || send_fd(sv[1], ufd) ? 1 : 0);
-	}
-	fd = recv_fd(sv[0]);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_EQ(-1, read(fd, &msg, sizeof(msg)));
@@ -2393,8 +2409,6 @@ TEST(no_exit_event_without_feature)
 	p = (struct pollfd){ .fd = fd, .events = POLLIN };
 	ASSERT_EQ(0, poll(&p, 1, 0));
 	close(fd);
-	close(sv[0]);
-	close(sv[1]);
 }
 
 TEST_HARNESS_MAIN
