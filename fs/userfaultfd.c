@@ -322,7 +322,7 @@ static void uffd_fault_msg(struct userfaultfd_ctx *ctx, struct vm_fault *vmf,
 
 struct uffd_fork;
 static struct uffd_fork *uffd_fork_of_current(struct userfaultfd_ctx *ctx);
-static void uffd_fork_report(struct uffd_fork *fc);
+static bool uffd_fork_report(struct uffd_fork *fc);
 
 /**
  * handle_userfault - park a fault on a registered range for the monitor
@@ -394,6 +394,7 @@ vm_fault_t handle_userfault(struct vm_fault *vmf, unsigned long reason)
 		if (huge)
 			hugetlb_vma_unlock_read(vma);
 		release_fault_lock(vmf);
+		/* Killed meanwhile: the fault, then the fork, fails. */
 		uffd_fork_report(fc);
 		return VM_FAULT_RETRY;
 	}
@@ -579,8 +580,8 @@ static int uffd_watch_exit(struct userfaultfd_ctx *ctx)
 {
 	int err;
 
-	if (!uffd_has(ctx, UFFD_FEATURE_EVENT_EXIT))
-		return 0;
+	if (!uffd_has(ctx, UFFD_FEATURE_EVENT_EXIT) || ctx->exit_watch.ops)
+		return 0;	/* not asked for, or already watching */
 	if (!mmget_not_zero(ctx->mm)) {
 		uffd_mm_gone(&ctx->exit_watch, ctx->mm);	/* already gone */
 		return 0;
@@ -702,20 +703,24 @@ static void uffd_fork_done(struct uffd_fork *fc)
  * Report one parent context's fork and wait until it is read.  A monitor
  * that closed its fd, or a forker killed meanwhile, leaves the child
  * unregistered instead.
+ *
+ * Return: true if the forker was killed before the monitor took the
+ * child: the child must then not run.
  */
-static void uffd_fork_report(struct uffd_fork *fc)
+static bool uffd_fork_report(struct uffd_fork *fc)
 {
 	struct uffd_event ev;
+	bool lost = false;
 
 	uffd_event_init(&ev, UFFD_EVENT_FORK);
 	ev.child = fc->child;
-	if (uffd_watch_exit(fc->child) || !uffd_event_wait(fc->parent, &ev))
-		ev.child = fc->child;	/* not handed over */
-	if (ev.child) {
-		uffd_shutdown(ev.child);
-		uffd_ctx_put(ev.child);
+	if (!uffd_event_wait(fc->parent, &ev)) {	/* not handed over */
+		lost = fatal_signal_pending(current);
+		uffd_shutdown(fc->child);
+		uffd_ctx_put(fc->child);
 	}
 	uffd_fork_done(fc);
+	return lost;
 }
 
 /*
@@ -742,13 +747,19 @@ static struct uffd_fork *uffd_fork_of_current(struct userfaultfd_ctx *ctx)
  * Called once the fork can no longer fail, before the child first runs.
  * The forking task waits until each monitor has read its fork event (the
  * read gives the monitor an fd for the child).
+ *
+ * Return: 0, or -EINTR if the forker was killed before a monitor took
+ * the child: the fork can no longer fail, so the caller must kill the
+ * child before it runs on memory its monitor never learnt of.
  */
-void dup_userfaultfd_complete(struct list_head *fcs)
+int dup_userfaultfd_complete(struct list_head *fcs)
 {
 	struct uffd_fork *fc, *next;
+	bool lost = false;
 
 	list_for_each_entry_safe(fc, next, fcs, link)
-		uffd_fork_report(fc);
+		lost |= uffd_fork_report(fc);
+	return lost ? -EINTR : 0;
 }
 
 /**
@@ -949,7 +960,7 @@ static int uffd_fd_for(struct userfaultfd_ctx *ctx);
  * becomes an fd for the child's context here, in the reader's process.
  *
  * Return: 1 with @msg filled, 0 if nothing is queued, or a negative errno
- * (no fd for a fork event: it stays queued).
+ * (no fd or no exit watch for a fork event: it stays queued).
  */
 static int uffd_take_msg(struct userfaultfd_ctx *ctx, struct uffd_msg *msg)
 {
@@ -978,7 +989,16 @@ static int uffd_take_msg(struct userfaultfd_ctx *ctx, struct uffd_msg *msg)
 	ev->state = UFFD_EV_READING;	/* the raiser waits for us */
 	spin_unlock(&ctx->fault_lock);
 
-	fd = uffd_fd_for(ev->child);
+	/*
+	 * Here rather than in the forker: registering the exit watch fails
+	 * on any pending signal (mm_take_all_locks()), and a reader can
+	 * simply be restarted, while a forker would lose the child.
+	 */
+	fd = uffd_watch_exit(ev->child);
+	if (fd == -EINTR)
+		fd = -ERESTARTSYS;
+	if (!fd)
+		fd = uffd_fd_for(ev->child);
 	spin_lock(&ctx->fault_lock);
 	if (fd < 0) {
 		ev->state = UFFD_EV_QUEUED;

@@ -147,7 +147,7 @@ bool vma_has_uffd_without_event_remap(struct vm_area_struct *vma);
 
 /* fork: decide per VMA, then report (or undo) once the fork is done. */
 int dup_userfaultfd(struct vm_area_struct *vma, struct list_head *fcs);
-void dup_userfaultfd_complete(struct list_head *fcs);
+int dup_userfaultfd_complete(struct list_head *fcs);
 void dup_userfaultfd_fail(struct list_head *fcs);
 
 /* mremap: note the move under mmap_lock, report it after. */
@@ -209,7 +209,7 @@ vma_has_uffd_without_event_remap(struct vm_area_struct *vma) { return false; }
 
 static inline int dup_userfaultfd(struct vm_area_struct *vma,
 				  struct list_head *fcs) { return 0; }
-static inline void dup_userfaultfd_complete(struct list_head *fcs) {}
+static inline int dup_userfaultfd_complete(struct list_head *fcs) { return 0; }
 static inline void dup_userfaultfd_fail(struct list_head *fcs) {}
 static inline void mremap_userfaultfd_prep(struct vm_area_struct *vma,
 					   struct vm_userfaultfd_ctx *vm_ctx) {}

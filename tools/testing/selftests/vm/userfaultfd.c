@@ -24,6 +24,7 @@
 #include <linux/userfaultfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -2390,6 +2391,95 @@ TEST(exit_event)
 	ASSERT_EQ(1, poll(&p, 1, 0));
 	ASSERT_EQ(POLLHUP, p.revents & (POLLHUP | POLLIN));
 	close(fd);
+}
+
+/* The grandchild writes here if it ever runs. */
+static int ran_pipe[2];
+
+/* Register a page, then fork: the fork waits for a read that never comes. */
+static void fork_unread(int ufd)
+{
+	char *a = map_anon(pgsz);
+
+	if (!a || do_register(ufd, a, pgsz, UFFDIO_REGISTER_MODE_MISSING, NULL))
+		_exit(1);
+	if (fork() == 0) {
+		if (write(ran_pipe[1], "r", 1) != 1)
+			_exit(1);
+		_exit(0);
+	}
+	_exit(2);
+}
+
+/*
+ * The forker is killed while its fork event is unread.  The fork can no
+ * longer fail by then, and the child's registrations are gone with the
+ * event: the child must die before it runs a single instruction of its
+ * own (or, on kernels that report earlier, the fork fails).
+ */
+TEST(fork_forker_killed)
+{
+	int fd, status;
+	pid_t pid, c;
+	char b;
+
+	ASSERT_EQ(0, prctl(PR_SET_CHILD_SUBREAPER, 1));
+	ASSERT_EQ(0, pipe(ran_pipe));
+	pid = spawn_target(UFFD_FEATURE_EVENT_FORK, fork_unread, &fd);
+	ASSERT_LE(0, pid);
+	ASSERT_LE(0, fd);
+	ASSERT_TRUE(msg_queued(fd, 5000));	/* the fork waits for us */
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFSIGNALED(status));
+	/* The grandchild, if the fork made one, is reparented to us. */
+	c = waitpid(-1, &status, 0);
+	TH_LOG("the child was %s", c > 0 ? "killed before it ran" : "never made");
+	if (c > 0) {
+		ASSERT_TRUE(WIFSIGNALED(status));
+		ASSERT_EQ(SIGKILL, WTERMSIG(status));
+	} else {
+		ASSERT_EQ(ECHILD, errno);
+	}
+	close(ran_pipe[1]);
+	ASSERT_EQ(0, read(ran_pipe[0], &b, 1));	/* it never ran */
+	close(ran_pipe[0]);
+	/* The event went with its raiser. */
+	ASSERT_FALSE(msg_queued(fd, 0));
+	close(fd);
+}
+
+/* A forked child's context watches the child's exit too. */
+TEST(exit_event_of_forked_child)
+{
+	struct forkmon f = { 0 };
+	struct uffd_msg msg;
+	pthread_t mon;
+	int status, cfd;
+	char *a;
+	pid_t pid;
+
+	f.fd = new_uffd(false, UFFD_FEATURE_EVENT_FORK | UFFD_FEATURE_EVENT_EXIT);
+	ASSERT_LE(0, f.fd);
+	a = map_anon(pgsz);
+	ASSERT_NE(NULL, a);
+	ASSERT_EQ(0, do_register(f.fd, a, pgsz, UFFDIO_REGISTER_MODE_MISSING, NULL));
+	ASSERT_EQ(0, pthread_create(&mon, NULL, fork_monitor, &f));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0)
+		_exit(0);
+	pthread_join(mon, NULL);
+	ASSERT_EQ(UFFD_EVENT_FORK, f.msg.event);
+	cfd = f.msg.arg.fork.ufd;
+	ASSERT_LE(0, cfd);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_EQ(1, read_msg(cfd, &msg, 5000));
+	ASSERT_EQ(UFFD_EVENT_EXIT, msg.event);
+	ASSERT_EQ(0, read(cfd, &msg, sizeof(msg)));	/* then end of file */
+	close(cfd);
+	close(f.fd);
+	munmap(a, pgsz);
 }
 
 TEST(no_exit_event_without_feature)
