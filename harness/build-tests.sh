@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # build-tests.sh selftests|upstream|demo
-#   selftests: our kselftest, against our uapi headers
+#   selftests: our kselftests (one program per feature, in tests/selftests),
+#              against our uapi headers
 #   upstream:  6.12's own uffd-unit-tests and uffd-stress, against
 #              upstream's headers, untouched
 #   demo:      the demonstration monitor used by `make run`
@@ -26,7 +27,8 @@ case "${1:-}" in
 selftests)
 	"$TOP/harness/tree.sh"
 	headers "$TREE" "$BUILD/hdr-uffd"
-	make -s -C "$TREE/tools/testing/selftests/vm" OUTPUT="$OUT" \
+	mkdir -p "$OUT/selftests"
+	make -s -C "$TREE/tools/testing/selftests/vm" OUTPUT="$OUT/selftests" \
 		KHDR_INCLUDES="-isystem $BUILD/hdr-uffd/usr/include"
 	;;
 upstream)

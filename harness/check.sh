@@ -30,15 +30,19 @@ result() {	# result pass|fail|skip "what"
 section() { sed -n "/^UFFD-BEGIN $1\$/,/^UFFD-END $1 /p" "$txt"; }
 status() { sed -n "s/^UFFD-END $1 \([0-9]*\)\$/\1/p" "$txt"; }
 
-# Our kselftest: one result per TAP line.
-while IFS= read -r line; do
-	case $line in
-	"not ok "*) result fail "selftest: ${line#not ok }" ;;
-	"ok "*"# SKIP"*) result skip "selftest: ${line#ok }" ;;
-	"ok "*) result pass "selftest: ${line#ok }" ;;
-	esac
-done < <(section selftests | grep -E '^(not )?ok [0-9]+ ')
-[ "$(status selftests)" = 0 ] || result fail "selftest: suite exit status '$(status selftests)'"
+# Our kselftests, one program per feature: one result per TAP line.
+for prog in "$BUILD"/tests/selftests/uffd-*; do
+	t=${prog##*/}
+	while IFS= read -r line; do
+		case $line in
+		"not ok "*) result fail "$t: ${line#not ok }" ;;
+		"ok "*"# SKIP"*) result skip "$t: ${line#ok }" ;;
+		"ok "*) result pass "$t: ${line#ok }" ;;
+		esac
+	done < <(section "selftest-$t" | grep -E '^(not )?ok [0-9]+ ')
+	[ "$(status "selftest-$t")" = 0 ] ||
+		result fail "$t: exit status '$(status "selftest-$t")'"
+done
 
 # Upstream's unit tests report their own counts.
 counts=$(section upstream-unit-tests |

@@ -12,7 +12,10 @@ run() {
 	echo "UFFD-END $name $?"
 }
 
-run selftests "$T/userfaultfd"
+# Our kselftests, one program per feature.
+for t in "$T"/selftests/uffd-*; do
+	run "selftest-${t##*/}" "$t"
+done
 run upstream-unit-tests "$T/uffd-unit-tests"
 run upstream-stress-anon "$T/uffd-stress" anon 16 4
 run upstream-stress-shmem "$T/uffd-stress" shmem 16 4

@@ -16,7 +16,11 @@ fs/userfaultfd.c
 mm/userfaultfd.c
 include/linux/userfaultfd_k.h
 include/uapi/linux/userfaultfd.h
-tools/testing/selftests/vm/userfaultfd.c
+tools/testing/selftests/vm/uffd_test.h
+tools/testing/selftests/vm/uffd-api.c
+tools/testing/selftests/vm/uffd-fill.c
+tools/testing/selftests/vm/uffd-fault.c
+tools/testing/selftests/vm/uffd-events.c
 tools/testing/selftests/vm/Makefile
 tools/testing/selftests/vm/config
 "

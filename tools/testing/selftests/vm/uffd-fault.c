@@ -1,0 +1,664 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * userfaultfd selftest: the fault path: messages, read and poll, waking, signals,
+ * kernel-mode faults, many threads and monitors, and what happens to
+ * faults when the fd is closed or the target exits.
+ */
+#include "uffd_test.h"
+
+/* ---- the fault path ---------------------------------------------------- */
+
+TEST_F(uffd, fault_message)
+{
+	struct toucher t = { .addr = self->area + 5 * pgsz + 123, .write = true };
+	struct uffd_msg msg;
+	pthread_t th;
+	char pat[4096] __attribute__((aligned(4096)));
+
+	ASSERT_EQ(0, do_register(self->fd, self->area, self->len,
+				 UFFDIO_REGISTER_MODE_MISSING, NULL));
+	ASSERT_EQ(0, pthread_create(&th, NULL, toucher_main, &t));
+	ASSERT_EQ(1, read_msg(self->fd, &msg, 5000));
+	EXPECT_EQ(UFFD_EVENT_PAGEFAULT, msg.event);
+	EXPECT_EQ(0, msg.reserved1);
+	EXPECT_EQ(0, msg.reserved2);
+	EXPECT_EQ(0, msg.reserved3);
+	/* Page-aligned by default; a write; no thread id unless asked. */
+	EXPECT_EQ((unsigned long)self->area + 5 * pgsz, msg.arg.pagefault.address);
+	EXPECT_EQ(UFFD_PAGEFAULT_FLAG_WRITE, msg.arg.pagefault.flags);
+	EXPECT_EQ(0, msg.arg.pagefault.feat.ptid);
+	/* The fault is parked until resolved. */
+	usleep(100000);
+	ASSERT_EQ(0, t.done);
+	ASSERT_LE(pgsz, sizeof(pat));
+	memset(pat, 3, pgsz);
+	ASSERT_EQ(0, do_copy(self->fd, self->area + 5 * pgsz, pat, pgsz, 0, NULL));
+	pthread_join(th, NULL);
+	ASSERT_EQ(1, t.done);
+	ASSERT_EQ(7, self->area[5 * pgsz + 123]);
+	ASSERT_EQ(3, self->area[5 * pgsz + 124]);
+}
+
+TEST(fault_message_features)
+{
+	char *a = map_anon(pgsz);
+	int fd = new_uffd(false, UFFD_FEATURE_THREAD_ID | UFFD_FEATURE_EXACT_ADDRESS);
+	struct toucher t = { .addr = a + 321, .write = false };
+	struct uffd_msg msg;
+	pthread_t th;
+
+	ASSERT_NE(NULL, a);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, do_register(fd, a, pgsz, UFFDIO_REGISTER_MODE_MISSING, NULL));
+	ASSERT_EQ(0, pthread_create(&th, NULL, toucher_main, &t));
+	ASSERT_EQ(1, read_msg(fd, &msg, 5000));
+	EXPECT_EQ((unsigned long)a + 321, msg.arg.pagefault.address);
+	EXPECT_EQ(0, msg.arg.pagefault.flags);	/* a read */
+	EXPECT_NE(0, msg.arg.pagefault.feat.ptid);
+	EXPECT_NE(getpid(), msg.arg.pagefault.feat.ptid);
+	ASSERT_EQ(0, do_zeropage(fd, a, pgsz, 0, NULL));
+	pthread_join(th, NULL);
+	ASSERT_EQ(0, t.value);
+	close(fd);
+}
+
+TEST_F(uffd, read_semantics)
+{
+	struct toucher t[3];
+	pthread_t th[3];
+	struct uffd_msg msgs[4];
+	char small[sizeof(struct uffd_msg) - 1];
+	ssize_t n;
+	int got = 0;
+
+	/* Nothing queued: EAGAIN on a non-blocking fd. */
+	ASSERT_EQ(-1, read(self->fd, msgs, sizeof(msgs[0])));
+	ASSERT_EQ(EAGAIN, errno);
+	/* A buffer smaller than one message. */
+	ASSERT_EQ(-1, read(self->fd, small, sizeof(small)));
+	ASSERT_EQ(EINVAL, errno);
+
+	ASSERT_EQ(0, do_register(self->fd, self->area, self->len,
+				 UFFDIO_REGISTER_MODE_MISSING, NULL));
+	for (int i = 0; i < 3; i++) {
+		t[i] = (struct toucher){ .addr = self->area + i * 2 * pgsz };
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, toucher_main, &t[i]));
+	}
+	/* Several messages in one read, never a partial one. */
+	while (got < 3) {
+		struct pollfd p = { .fd = self->fd, .events = POLLIN };
+
+		ASSERT_EQ(1, poll(&p, 1, 5000));
+		n = read(self->fd, msgs, sizeof(msgs) - 1);
+		ASSERT_LT(0, n);
+		ASSERT_EQ(0, n % sizeof(msgs[0]));
+		ASSERT_GE(3 * sizeof(msgs[0]), n);
+		got += n / sizeof(msgs[0]);
+	}
+	ASSERT_EQ(3, got);
+	/* Read faults are not read twice. */
+	ASSERT_EQ(-1, read(self->fd, msgs, sizeof(msgs)));
+	ASSERT_EQ(EAGAIN, errno);
+	ASSERT_EQ(0, do_zeropage(self->fd, self->area, self->len, 0, NULL));
+	for (int i = 0; i < 3; i++)
+		pthread_join(th[i], NULL);
+}
+
+TEST(blocking_read_and_poll)
+{
+	char *a = map_anon(pgsz);
+	int fd = new_uffd(true, 0);
+	struct pollfd p;
+	struct uffd_msg msg;
+	struct toucher t;
+	pthread_t th;
+
+	ASSERT_NE(NULL, a);
+	ASSERT_LE(0, fd);
+	t = (struct toucher){ .addr = a };
+	/* poll on a blocking fd is an error: read could block forever. */
+	p = (struct pollfd){ .fd = fd, .events = POLLIN };
+	ASSERT_EQ(1, poll(&p, 1, 0));
+	ASSERT_EQ(POLLERR, p.revents);
+
+	ASSERT_EQ(0, do_register(fd, a, pgsz, UFFDIO_REGISTER_MODE_MISSING, NULL));
+	ASSERT_EQ(0, pthread_create(&th, NULL, toucher_main, &t));
+	/* A blocking read waits for the fault. */
+	ASSERT_EQ(sizeof(msg), read(fd, &msg, sizeof(msg)));
+	ASSERT_EQ((unsigned long)a, msg.arg.pagefault.address);
+
+	/* Non-blocking now: poll says nothing, then POLLIN for a fault. */
+	ASSERT_EQ(0, fcntl(fd, F_SETFL, O_NONBLOCK));
+	p.revents = 0;
+	ASSERT_EQ(0, poll(&p, 1, 0));
+	ASSERT_EQ(0, do_zeropage(fd, a, pgsz, 0, NULL));
+	pthread_join(th, NULL);
+	close(fd);
+}
+
+TEST(blocking_read_signal)
+{
+	int fd = new_uffd(true, 0);
+	struct uffd_msg msg;
+	pid_t pid;
+	int status;
+
+	/* A blocked reader is interruptible, and killable. */
+	ASSERT_LE(0, fd);
+	pid = fork();
+	if (pid == 0) {
+		read(fd, &msg, sizeof(msg));
+		_exit(0);
+	}
+	usleep(200000);
+	ASSERT_EQ(0, waitpid(pid, &status, WNOHANG));
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFSIGNALED(status));
+	close(fd);
+}
+
+TEST_F(uffd, dontwake_then_wake)
+{
+	struct toucher t = { .addr = self->area + pgsz };
+	struct uffd_msg msg;
+	pthread_t th;
+	char pat[4096] __attribute__((aligned(4096)));
+
+	ASSERT_LE(pgsz, sizeof(pat));
+	fill_pattern(pat, 1);
+	ASSERT_EQ(0, do_register(self->fd, self->area, self->len,
+				 UFFDIO_REGISTER_MODE_MISSING, NULL));
+	ASSERT_EQ(0, pthread_create(&th, NULL, toucher_main, &t));
+	ASSERT_EQ(1, read_msg(self->fd, &msg, 5000));
+	/* Resolved but not woken: the thread stays parked. */
+	ASSERT_EQ(0, do_copy(self->fd, self->area + pgsz, pat, pgsz,
+			     UFFDIO_COPY_MODE_DONTWAKE, NULL));
+	usleep(200000);
+	ASSERT_EQ(0, t.done);
+	/* Waking elsewhere does not wake it. */
+	ASSERT_EQ(0, do_wake(self->fd, self->area, pgsz));
+	ASSERT_EQ(0, do_wake(self->fd, self->area + 2 * pgsz, pgsz));
+	usleep(200000);
+	ASSERT_EQ(0, t.done);
+	ASSERT_EQ(0, do_wake(self->fd, self->area, 2 * pgsz));
+	pthread_join(th, NULL);
+	ASSERT_TRUE(check_pattern(self->area + pgsz, 1));
+}
+
+TEST_F(uffd, dontwake_batch)
+{
+	enum { N = 8 };
+	struct toucher t[N];
+	pthread_t th[N];
+	struct uffd_msg msg;
+	int seen = 0;
+
+	/* Resolve a batch with DONTWAKE, then one WAKE for all of it. */
+	ASSERT_EQ(0, do_register(self->fd, self->area, self->len,
+				 UFFDIO_REGISTER_MODE_MISSING, NULL));
+	for (int i = 0; i < N; i++) {
+		t[i] = (struct toucher){ .addr = self->area + i * pgsz };
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, toucher_main, &t[i]));
+	}
+	while (seen < N) {
+		ASSERT_EQ(1, read_msg(self->fd, &msg, 5000));
+		ASSERT_EQ(0, do_zeropage(self->fd,
+				(void *)(unsigned long)msg.arg.pagefault.address,
+				pgsz, UFFDIO_ZEROPAGE_MODE_DONTWAKE, NULL));
+		seen++;
+	}
+	usleep(100000);
+	for (int i = 0; i < N; i++)
+		ASSERT_EQ(0, t[i].done);
+	ASSERT_EQ(0, do_wake(self->fd, self->area, N * pgsz));
+	for (int i = 0; i < N; i++)
+		pthread_join(th[i], NULL);
+}
+
+TEST_F(uffd, resolved_before_read)
+{
+	struct toucher t = { .addr = self->area };
+	pthread_t th;
+	char path[64], text[256];
+	int info;
+	ssize_t n;
+
+	/* A fault resolved without ever being read is woken all the same. */
+	ASSERT_EQ(0, do_register(self->fd, self->area, self->len,
+				 UFFDIO_REGISTER_MODE_MISSING, NULL));
+	ASSERT_EQ(0, pthread_create(&th, NULL, toucher_main, &t));
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", self->fd);
+	/* Wait until it is parked (fdinfo counts it). */
+	for (int i = 0; i < 5000; i++) {
+		info = open(path, O_RDONLY);
+		ASSERT_LE(0, info);
+		n = read(info, text, sizeof(text) - 1);
+		close(info);
+		ASSERT_LT(0, n);
+		text[n] = 0;
+		if (strstr(text, "pending:\t1\n"))
+			break;
+		usleep(1000);
+	}
+	ASSERT_NE(NULL, strstr(text, "total:\t1\n"));
+	ASSERT_EQ(0, do_zeropage(self->fd, self->area, pgsz, 0, NULL));
+	pthread_join(th, NULL);
+	/* And its message is gone with it. */
+	ASSERT_EQ(-1, read(self->fd, text, sizeof(struct uffd_msg)));
+	ASSERT_EQ(EAGAIN, errno);
+}
+
+TEST_F(uffd, poll_pending)
+{
+	struct pollfd p = { .fd = self->fd, .events = POLLIN };
+	struct toucher t = { .addr = self->area };
+	pthread_t th;
+
+	ASSERT_EQ(0, poll(&p, 1, 0));
+	ASSERT_EQ(0, do_register(self->fd, self->area, self->len,
+				 UFFDIO_REGISTER_MODE_MISSING, NULL));
+	ASSERT_EQ(0, pthread_create(&th, NULL, toucher_main, &t));
+	ASSERT_EQ(1, poll(&p, 1, 5000));
+	ASSERT_EQ(POLLIN, p.revents);
+	ASSERT_EQ(0, do_zeropage(self->fd, self->area, pgsz, 0, NULL));
+	pthread_join(th, NULL);
+	ASSERT_EQ(0, poll(&p, 1, 0));
+}
+
+static sigjmp_buf sigbus_env;
+
+static void on_sigbus(int sig)
+{
+	siglongjmp(sigbus_env, 1);
+}
+
+TEST(sigbus_feature)
+{
+	char *a = map_anon(pgsz);
+	int fd = new_uffd(false, UFFD_FEATURE_SIGBUS);
+	struct sigaction sa = { .sa_handler = on_sigbus };
+	struct uffd_msg msg;
+	volatile int reached = 0;
+
+	/* With UFFD_FEATURE_SIGBUS a missing page is SIGBUS, not a wait. */
+	ASSERT_NE(NULL, a);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, do_register(fd, a, pgsz, UFFDIO_REGISTER_MODE_MISSING, NULL));
+	ASSERT_EQ(0, sigaction(SIGBUS, &sa, NULL));
+	if (!sigsetjmp(sigbus_env, 1)) {
+		(void)*(volatile char *)a;
+		reached = 1;
+	}
+	ASSERT_EQ(0, reached);
+	/* No message was queued, and the page can still be filled. */
+	ASSERT_EQ(-1, read(fd, &msg, sizeof(msg)));
+	ASSERT_EQ(EAGAIN, errno);
+	ASSERT_EQ(0, do_zeropage(fd, a, pgsz, 0, NULL));
+	ASSERT_EQ(0, *(volatile char *)a);
+	close(fd);
+}
+
+/* A kernel-mode fault: read(2) writes into the registered page. */
+struct kfault {
+	char *addr;
+	int pipe_rd;
+	volatile int done;
+	ssize_t ret;
+	int err;
+};
+
+static void *kfault_main(void *arg)
+{
+	struct kfault *k = arg;
+
+	k->ret = read(k->pipe_rd, k->addr, 16);
+	k->err = errno;
+	k->done = 1;
+	return NULL;
+}
+
+static void kernel_fault_case(struct __test_metadata *_metadata, int flags)
+{
+	char *a = map_anon(pgsz);
+	int fd = sys_userfaultfd(O_CLOEXEC | O_NONBLOCK | flags);
+	struct kfault k = { .addr = a };
+	struct uffd_msg msg;
+	int pipefd[2];
+	pthread_t th;
+
+	ASSERT_NE(NULL, a);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, api(fd, 0));
+	ASSERT_EQ(0, pipe(pipefd));
+	ASSERT_EQ(16, write(pipefd[1], "0123456789abcdef", 16));
+	k.pipe_rd = pipefd[0];
+	ASSERT_EQ(0, do_register(fd, a, pgsz, UFFDIO_REGISTER_MODE_MISSING, NULL));
+	ASSERT_EQ(0, pthread_create(&th, NULL, kfault_main, &k));
+	if (flags & UFFD_USER_MODE_ONLY) {
+		/* Not ours to handle: the syscall fails with EFAULT. */
+		pthread_join(th, NULL);
+		ASSERT_EQ(-1, k.ret);
+		ASSERT_EQ(EFAULT, k.err);
+		ASSERT_EQ(-1, read(fd, &msg, sizeof(msg)));
+		ASSERT_EQ(EAGAIN, errno);
+	} else {
+		/* Handled like any other fault. */
+		ASSERT_EQ(1, read_msg(fd, &msg, 5000));
+		ASSERT_EQ((unsigned long)a, msg.arg.pagefault.address);
+		ASSERT_EQ(UFFD_PAGEFAULT_FLAG_WRITE, msg.arg.pagefault.flags);
+		ASSERT_EQ(0, k.done);
+		ASSERT_EQ(0, do_zeropage(fd, a, pgsz, 0, NULL));
+		pthread_join(th, NULL);
+		ASSERT_EQ(16, k.ret);
+		ASSERT_EQ(0, memcmp(a, "0123456789abcdef", 16));
+	}
+	close(pipefd[0]);
+	close(pipefd[1]);
+	close(fd);
+}
+
+TEST(kernel_fault)
+{
+	kernel_fault_case(_metadata, 0);
+}
+
+TEST(kernel_fault_user_mode_only)
+{
+	kernel_fault_case(_metadata, UFFD_USER_MODE_ONLY);
+}
+
+static volatile int usr1_seen;
+
+static void on_usr1(int sig)
+{
+	usr1_seen++;
+}
+
+TEST_F(uffd, signal_while_parked)
+{
+	struct sigaction sa = { .sa_handler = on_usr1 };
+	struct toucher t = { .addr = self->area };
+	struct uffd_msg msg;
+	pthread_t th;
+	int n = 0;
+
+	/* A signal runs its handler, then the access faults again. */
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+	ASSERT_EQ(0, do_register(self->fd, self->area, self->len,
+				 UFFDIO_REGISTER_MODE_MISSING, NULL));
+	ASSERT_EQ(0, pthread_create(&th, NULL, toucher_main, &t));
+	ASSERT_EQ(1, read_msg(self->fd, &msg, 5000));
+	ASSERT_EQ(0, pthread_kill(th, SIGUSR1));
+	ASSERT_EQ(1, read_msg(self->fd, &msg, 5000));	/* faulted again */
+	ASSERT_EQ(1, usr1_seen);
+	ASSERT_EQ(0, t.done);
+	ASSERT_EQ(0, do_zeropage(self->fd, self->area, pgsz, 0, NULL));
+	pthread_join(th, NULL);
+	/* Drain any duplicate, then nothing is left. */
+	while (read(self->fd, &msg, sizeof(msg)) > 0 && n++ < 4)
+		;
+	ASSERT_EQ(EAGAIN, errno);
+}
+
+TEST_F(uffd, fatal_signal_while_parked)
+{
+	pid_t pid;
+	int status;
+	struct uffd_msg msg;
+
+	/* The child parks on a fault nobody answers: SIGKILL must end it. */
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		int fd = new_uffd(false, 0);
+		char *a = map_anon(pgsz);
+
+		if (fd < 0 || !a ||
+		    do_register(fd, a, pgsz, UFFDIO_REGISTER_MODE_MISSING, NULL))
+			_exit(1);
+		(void)*(volatile char *)a;	/* nobody will ever answer */
+		_exit(2);
+	}
+	usleep(300000);
+	ASSERT_EQ(0, waitpid(pid, &status, WNOHANG));
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFSIGNALED(status));
+	ASSERT_EQ(SIGKILL, WTERMSIG(status));
+	ASSERT_EQ(-1, read(self->fd, &msg, sizeof(msg)));
+	ASSERT_EQ(EAGAIN, errno);
+}
+
+/* ---- concurrency --------------------------------------------------------- */
+
+struct worker {
+	char *base;
+	size_t len;
+	int id, nworkers;
+	int bad;
+};
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	size_t npages = w->len / pgsz;
+
+	/* Every worker reads every page, starting at its own offset. */
+	for (size_t i = 0; i < npages; i++) {
+		size_t page = (i + w->id * npages / w->nworkers) % npages;
+
+		if (!check_pattern(w->base + page * pgsz, page))
+			w->bad++;
+	}
+	return NULL;
+}
+
+TEST_F_TIMEOUT(uffd, many_threads_many_monitors, 120)
+{
+	enum { WORKERS = 16, MONITORS = 3, PAGES = 512 };
+	size_t len = PAGES * pgsz;
+	char *a = map_anon(len);
+	struct monitor m[MONITORS];
+	struct worker w[WORKERS];
+	pthread_t th[WORKERS];
+	int served = 0, eexist = 0;
+
+	ASSERT_NE(NULL, a);
+	ASSERT_EQ(0, do_register(self->fd, a, len, UFFDIO_REGISTER_MODE_MISSING,
+				 NULL));
+	for (int i = 0; i < MONITORS; i++)
+		ASSERT_EQ(0, monitor_start(&m[i], self->fd, a, len));
+	for (int i = 0; i < WORKERS; i++) {
+		w[i] = (struct worker){ .base = a, .len = len, .id = i,
+					.nworkers = WORKERS };
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, worker_main, &w[i]));
+	}
+	for (int i = 0; i < WORKERS; i++) {
+		pthread_join(th[i], NULL);
+		EXPECT_EQ(0, w[i].bad);
+	}
+	for (int i = 0; i < MONITORS; i++) {
+		monitor_stop(&m[i]);
+		EXPECT_EQ(0, m[i].errors);
+		served += m[i].served;
+		eexist += m[i].eexist;
+	}
+	/* Each page was resolved exactly once. */
+	EXPECT_EQ(PAGES, served);
+	for (int i = 0; i < PAGES; i++)
+		ASSERT_TRUE(check_pattern(a + i * pgsz, i));
+	TH_LOG("%d faults served, %d duplicate resolutions", served, eexist);
+	munmap(a, len);
+}
+
+struct racer {
+	char *base;
+	int npages;
+	volatile int next;	/* the page the toucher is about to touch */
+	volatile bool quit;
+};
+
+static void *racer_touch(void *arg)
+{
+	struct racer *r = arg;
+
+	for (int i = 0; i < r->npages; i++) {
+		r->next = i;
+		if (!check_pattern(r->base + i * pgsz, i))
+			return (void *)1;
+	}
+	r->quit = true;
+	return NULL;
+}
+
+TEST_F_TIMEOUT(uffd, fault_races_copy, 120)
+{
+	enum { PAGES = 256 };
+	size_t len = PAGES * pgsz;
+	char *a = map_anon(len), *src = aligned_alloc(pgsz, pgsz);
+	struct racer r = { .base = a, .npages = PAGES };
+	struct uffd_msg msg;
+	pthread_t th;
+	void *ret;
+	int copied = 0;
+
+	/*
+	 * Resolve each page as the toucher reaches it, without waiting for
+	 * its message: some copies land before the fault parks, some after.
+	 * The page-table check before sleeping must catch the first kind.
+	 */
+	ASSERT_NE(NULL, a);
+	ASSERT_EQ(0, do_register(self->fd, a, len, UFFDIO_REGISTER_MODE_MISSING,
+				 NULL));
+	ASSERT_EQ(0, pthread_create(&th, NULL, racer_touch, &r));
+	for (int page = 0; page < PAGES; page++) {
+		while (r.next < page && !r.quit)
+			;
+		fill_pattern(src, page);
+		if (!do_copy(self->fd, a + page * pgsz, src, pgsz, 0, NULL))
+			copied++;
+		else
+			ASSERT_EQ(EEXIST, errno);
+		while (read(self->fd, &msg, sizeof(msg)) > 0)
+			;
+	}
+	pthread_join(th, &ret);
+	ASSERT_EQ(NULL, ret);
+	ASSERT_EQ(PAGES, copied);
+	free(src);
+	munmap(a, len);
+}
+
+TEST_F_TIMEOUT(uffd, thp_range, 60)
+{
+	size_t len = 4UL << 20;
+	char *raw = map_anon(len * 2), *a;
+	struct monitor m;
+
+	/* A THP-eligible range faults at PMD level first. */
+	ASSERT_NE(NULL, raw);
+	a = (char *)(((unsigned long)raw + len - 1) & ~(len - 1));
+	madvise(a, len, MADV_HUGEPAGE);
+	ASSERT_EQ(0, do_register(self->fd, a, len, UFFDIO_REGISTER_MODE_MISSING,
+				 NULL));
+	ASSERT_EQ(0, monitor_start(&m, self->fd, a, len));
+	for (size_t i = 0; i < len / pgsz; i += 97)
+		ASSERT_TRUE(check_pattern(a + i * pgsz, i));
+	monitor_stop(&m);
+	EXPECT_EQ(0, m.errors);
+	munmap(raw, len * 2);
+}
+
+/* ---- lifetimes ----------------------------------------------------------- */
+
+TEST_F_TIMEOUT(uffd, close_while_faulting, 60)
+{
+	enum { N = 8 };
+	struct toucher t[N];
+	pthread_t th[N];
+	struct uffd_msg msg;
+	int seen = 0;
+
+	ASSERT_EQ(0, do_register(self->fd, self->area, self->len,
+				 UFFDIO_REGISTER_MODE_MISSING, NULL));
+	for (int i = 0; i < N; i++) {
+		t[i] = (struct toucher){ .addr = self->area + i * pgsz,
+					 .write = i & 1 };
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, toucher_main, &t[i]));
+	}
+	/* Read some, leave the others unread. */
+	while (seen < N / 2 && read_msg(self->fd, &msg, 5000) == 1)
+		seen++;
+	ASSERT_EQ(N / 2, seen);
+	close(self->fd);
+	self->fd = -1;
+	/* Every fault completes, on now-unregistered memory. */
+	for (int i = 0; i < N; i++) {
+		ASSERT_TRUE(wait_done(&t[i].done, 10000));
+		pthread_join(th[i], NULL);
+		ASSERT_EQ(i & 1 ? 7 : 0, self->area[i * pgsz]);
+	}
+	ASSERT_EQ(0, touch_all(self->area + N * pgsz, self->len - N * pgsz));
+}
+
+TEST(target_exits)
+{
+	int sv[2], fd, status;
+	unsigned long addr;
+	char *src = map_anon(pgsz);
+	struct uffd_msg msg;
+	__s64 res;
+	pid_t pid;
+
+	/*
+	 * A monitor that is not the target: the child creates the fd and
+	 * hands it over, then exits.  The monitor gets ESRCH afterwards.
+	 */
+	ASSERT_NE(NULL, src);
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		char *a = map_anon(4 * pgsz);
+		int ufd = new_uffd(false, 0);
+
+		if (!a || ufd < 0 ||
+		    do_register(ufd, a, 4 * pgsz, UFFDIO_REGISTER_MODE_MISSING, NULL))
+			_exit(1);
+		addr = (unsigned long)a;
+		if (send_fd(sv[1], ufd) ||
+		    write(sv[1], &addr, sizeof(addr)) != sizeof(addr))
+			_exit(2);
+		/* Wait for the go-ahead, then leave without a word. */
+		if (read(sv[1], &status, 1) != 1)
+			_exit(3);
+		_exit(0);
+	}
+	fd = recv_fd(sv[0]);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(sizeof(addr), read(sv[0], &addr, sizeof(addr)));
+	/* Alive: filling its memory works. */
+	ASSERT_EQ(0, do_zeropage(fd, (void *)addr, pgsz, 0, NULL));
+	ASSERT_EQ(1, write(sv[0], "x", 1));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+
+	res = 0;
+	ASSERT_EQ(-1, do_copy(fd, (void *)(addr + pgsz), src, pgsz, 0, &res));
+	ASSERT_EQ(ESRCH, errno);
+	ASSERT_EQ(-1, do_zeropage(fd, (void *)(addr + pgsz), pgsz, 0, &res));
+	ASSERT_EQ(ESRCH, errno);
+	ASSERT_EQ(-1, do_register(fd, (void *)addr, pgsz,
+				  UFFDIO_REGISTER_MODE_MISSING, NULL));
+	ASSERT_EQ(ENOMEM, errno);
+	ASSERT_EQ(0, do_wake(fd, (void *)addr, pgsz));
+	ASSERT_EQ(-1, read(fd, &msg, sizeof(msg)));
+	ASSERT_EQ(EAGAIN, errno);
+	close(fd);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+TEST_HARNESS_MAIN

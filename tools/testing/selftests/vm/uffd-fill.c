@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * userfaultfd selftest: UFFDIO_COPY and UFFDIO_ZEROPAGE: their errors, what they
+ * write, and filling shmem and hugetlbfs.
+ */
+#include "uffd_test.h"
+
+/* ---- COPY, ZEROPAGE, WAKE ---------------------------------------------- */
+
+TEST_F(uffd, copy_errors)
+{
+	char *a = self->area, *src = map_anon(4 * pgsz);
+	__s64 res;
+
+	ASSERT_NE(NULL, src);
+	/* Not registered: ENOENT, reported in the struct too. */
+	ASSERT_EQ(-1, do_copy(self->fd, a, src, pgsz, 0, &res));
+	ASSERT_EQ(ENOENT, errno);
+	ASSERT_EQ(-ENOENT, res);
+
+	ASSERT_EQ(0, do_register(self->fd, a, 8 * pgsz,
+				 UFFDIO_REGISTER_MODE_MISSING, NULL));
+	/* Bad mode, bad ranges: the struct is left alone. */
+	ASSERT_EQ(-1, do_copy(self->fd, a, src, pgsz, 1ULL << 7, &res));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(0x5a5a, res);
+	ASSERT_EQ(-1, do_copy(self->fd, a, src, pgsz, UFFDIO_COPY_MODE_WP, &res));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(-1, do_copy(self->fd, a + 1, src, pgsz, 0, &res));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(-1, do_copy(self->fd, a, src, pgsz - 1, 0, &res));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(-1, do_copy(self->fd, a, src, 0, 0, &res));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(-1, do_copy(self->fd, a, (void *)-pgsz, pgsz, 0, &res));
+	ASSERT_EQ(EINVAL, errno);
+	/* The range runs past the registered VMA. */
+	ASSERT_EQ(-1, do_copy(self->fd, a + 7 * pgsz, src, 2 * pgsz, 0, &res));
+	ASSERT_EQ(ENOENT, errno);
+	/* The source is not readable. */
+	ASSERT_EQ(-1, do_copy(self->fd, a, (void *)pgsz, pgsz, 0, &res));
+	ASSERT_EQ(EFAULT, errno);
+	ASSERT_EQ(-EFAULT, res);
+
+	/* Populated: EEXIST; partial progress is reported, then EAGAIN. */
+	ASSERT_EQ(0, do_copy(self->fd, a + 2 * pgsz, src, pgsz, 0, &res));
+	ASSERT_EQ(0, res - pgsz);
+	ASSERT_EQ(-1, do_copy(self->fd, a + 2 * pgsz, src, pgsz, 0, &res));
+	ASSERT_EQ(EEXIST, errno);
+	ASSERT_EQ(-EEXIST, res);
+	ASSERT_EQ(-1, do_copy(self->fd, a, src, 4 * pgsz, 0, &res));
+	ASSERT_EQ(EAGAIN, errno);
+	ASSERT_EQ(2 * pgsz, res);
+	munmap(src, 4 * pgsz);
+}
+
+TEST_F(uffd, copy_integrity)
+{
+	char *a = self->area, *src = map_anon(self->len);
+	char *unaligned = malloc(pgsz * 3 + 1);
+	__s64 res;
+
+	ASSERT_NE(NULL, src);
+	ASSERT_NE(NULL, unaligned);
+	for (int i = 0; i < NPAGES; i++)
+		fill_pattern(src + i * pgsz, i);
+	ASSERT_EQ(0, do_register(self->fd, a, self->len,
+				 UFFDIO_REGISTER_MODE_MISSING, NULL));
+	/* Half in one call, the rest page by page. */
+	ASSERT_EQ(0, do_copy(self->fd, a, src, self->len / 2, 0, &res));
+	ASSERT_EQ(self->len / 2, res);
+	for (int i = NPAGES / 2; i < NPAGES - 1; i++)
+		ASSERT_EQ(0, do_copy(self->fd, a + i * pgsz, src + i * pgsz,
+				     pgsz, 0, NULL));
+	/* An unaligned source is fine. */
+	memcpy(unaligned + 1, src + (NPAGES - 1) * pgsz, pgsz);
+	ASSERT_EQ(0, do_copy(self->fd, a + (NPAGES - 1) * pgsz, unaligned + 1,
+			     pgsz, 0, NULL));
+	for (int i = 0; i < NPAGES; i++)
+		ASSERT_TRUE(check_pattern(a + i * pgsz, i));
+	/* The pages are ordinary private memory now. */
+	a[0] ^= 1;
+	ASSERT_FALSE(check_pattern(a, 0));
+	free(unaligned);
+	munmap(src, self->len);
+}
+
+TEST_F(uffd, copy_source_not_resident)
+{
+	char *a = self->area, *src = map_anon(4 * pgsz);
+	__s64 res;
+
+	/* The kernel must fault the source in itself. */
+	ASSERT_NE(NULL, src);
+	ASSERT_EQ(0, do_register(self->fd, a, 4 * pgsz,
+				 UFFDIO_REGISTER_MODE_MISSING, NULL));
+	ASSERT_EQ(0, do_copy(self->fd, a, src, 4 * pgsz, 0, &res));
+	ASSERT_EQ(4 * pgsz, res);
+	for (int i = 0; i < 4; i++)
+		ASSERT_EQ(0, a[i * pgsz + 5]);
+	munmap(src, 4 * pgsz);
+}
+
+TEST_F(uffd, zeropage)
+{
+	char *a = self->area;
+	__s64 res;
+
+	ASSERT_EQ(-1, do_zeropage(self->fd, a, pgsz, 0, &res));
+	ASSERT_EQ(ENOENT, errno);
+	ASSERT_EQ(0, do_register(self->fd, a, self->len,
+				 UFFDIO_REGISTER_MODE_MISSING, NULL));
+	ASSERT_EQ(-1, do_zeropage(self->fd, a, pgsz, 1ULL << 3, &res));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(-1, do_zeropage(self->fd, a + 1, pgsz, 0, &res));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(0, do_zeropage(self->fd, a, 4 * pgsz, 0, &res));
+	ASSERT_EQ(4 * pgsz, res);
+	ASSERT_EQ(0, touch_all(a, 4 * pgsz));
+	ASSERT_EQ(-1, do_zeropage(self->fd, a + 3 * pgsz, pgsz, 0, &res));
+	ASSERT_EQ(EEXIST, errno);
+	ASSERT_EQ(-EEXIST, res);
+	/* Writing to a zero page gives a private copy. */
+	a[pgsz] = 42;
+	ASSERT_EQ(42, a[pgsz]);
+	ASSERT_EQ(0, a[2 * pgsz]);
+}
+
+/* ---- shmem and hugetlbfs ----------------------------------------------- */
+
+/* Fault at @addr from a thread, serve it with a pattern page, check it. */
+static void serve_one(struct __test_metadata *_metadata, int fd, char *addr,
+		      size_t size, unsigned long idx)
+{
+	struct toucher t = { .addr = addr + 17 };
+	char *src = aligned_alloc(pgsz, size);
+	struct uffd_msg msg;
+	pthread_t th;
+
+	ASSERT_NE(NULL, src);
+	for (size_t off = 0; off < size; off += pgsz)
+		fill_pattern(src + off, idx + off / pgsz);
+	ASSERT_EQ(0, pthread_create(&th, NULL, toucher_main, &t));
+	ASSERT_EQ(1, read_msg(fd, &msg, 5000));
+	ASSERT_EQ((unsigned long)addr, msg.arg.pagefault.address);
+	usleep(20000);
+	ASSERT_EQ(0, t.done);
+	ASSERT_EQ(0, do_copy(fd, addr, src, size, 0, NULL));
+	pthread_join(th, NULL);
+	for (size_t off = 0; off < size; off += pgsz)
+		ASSERT_TRUE(check_pattern(addr + off, idx + off / pgsz));
+	free(src);
+}
+
+TEST_F(uffd, shmem_shared)
+{
+	int memfd = memfd_create("uffd-shmem", 0);
+	size_t len = 8 * pgsz;
+	char *a, *alias;
+	__u64 ioctls = 0;
+	__s64 res;
+
+	ASSERT_LE(0, memfd);
+	ASSERT_EQ(0, ftruncate(memfd, len));
+	a = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	alias = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	ASSERT_NE(MAP_FAILED, a);
+	ASSERT_NE(MAP_FAILED, alias);
+	ASSERT_EQ(0, do_register(self->fd, a, len, UFFDIO_REGISTER_MODE_MISSING,
+				 &ioctls));
+	ASSERT_EQ(RANGE_IOCTLS, ioctls);
+
+	/* The page goes into the file: the other mapping sees it. */
+	serve_one(_metadata, self->fd, a + 2 * pgsz, pgsz, 2);
+	ASSERT_TRUE(check_pattern(alias + 2 * pgsz, 2));
+	/* ZEROPAGE, and EEXIST on what the file already holds. */
+	ASSERT_EQ(0, do_zeropage(self->fd, a, pgsz, 0, &res));
+	ASSERT_EQ(0, a[100]);
+	ASSERT_EQ(-1, do_zeropage(self->fd, a + 2 * pgsz, pgsz, 0, &res));
+	ASSERT_EQ(EEXIST, errno);
+	/* A page written through the alias is there: no fault. */
+	alias[5 * pgsz] = 'x';
+	ASSERT_EQ('x', a[5 * pgsz]);
+	/* The source may be shmem that is not resident either. */
+	ASSERT_EQ(0, do_copy(self->fd, a + 6 * pgsz, alias + 7 * pgsz, pgsz, 0,
+			     &res));
+	ASSERT_EQ(pgsz, res);
+	munmap(a, len);
+	munmap(alias, len);
+	close(memfd);
+}
+
+TEST_F(uffd, shmem_private_and_anon_shared)
+{
+	int memfd = memfd_create("uffd-shmem", 0);
+	size_t len = 4 * pgsz;
+	char *priv, *shared;
+
+	ASSERT_LE(0, memfd);
+	ASSERT_EQ(0, ftruncate(memfd, len));
+	/* A private mapping of shmem gets private pages. */
+	priv = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, memfd, 0);
+	ASSERT_NE(MAP_FAILED, priv);
+	ASSERT_EQ(0, do_register(self->fd, priv, len,
+				 UFFDIO_REGISTER_MODE_MISSING, NULL));
+	serve_one(_metadata, self->fd, priv + pgsz, pgsz, 1);
+	ASSERT_EQ(0, do_unregister(self->fd, priv, len));
+	munmap(priv, len);
+	priv = mmap(NULL, len, PROT_READ, MAP_SHARED, memfd, 0);
+	ASSERT_NE(MAP_FAILED, priv);
+	ASSERT_EQ(0, priv[pgsz + 17]);	/* the file was not touched */
+	munmap(priv, len);
+	close(memfd);
+
+	/* MAP_SHARED | MAP_ANONYMOUS is shmem too. */
+	shared = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, shared);
+	ASSERT_EQ(0, do_register(self->fd, shared, len,
+				 UFFDIO_REGISTER_MODE_MISSING, NULL));
+	serve_one(_metadata, self->fd, shared + 3 * pgsz, pgsz, 3);
+	munmap(shared, len);
+}
+
+TEST_F_TIMEOUT(uffd, hugetlb, 60)
+{
+	size_t hsz = huge_page_size(), len;
+	char *a;
+	__u64 ioctls = 0;
+	__s64 res;
+
+	if (!hsz)
+		SKIP(return, "no hugetlbfs");
+	len = 2 * hsz;
+	a = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+	if (a == MAP_FAILED)
+		SKIP(return, "no huge pages reserved");
+	/* A huge page is registered whole or not at all. */
+	ASSERT_EQ(-1, do_register(self->fd, a + pgsz, hsz,
+				  UFFDIO_REGISTER_MODE_MISSING, NULL));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(-1, do_register(self->fd, a, pgsz,
+				  UFFDIO_REGISTER_MODE_MISSING, NULL));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(0, do_register(self->fd, a, len, UFFDIO_REGISTER_MODE_MISSING,
+				 &ioctls));
+	/* No zero huge page: ZEROPAGE is not offered, and refused. */
+	ASSERT_EQ(RANGE_IOCTLS & ~(1ULL << _UFFDIO_ZEROPAGE), ioctls);
+	ASSERT_EQ(-1, do_zeropage(self->fd, a, hsz, 0, &res));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(-EINVAL, res);
+	/* COPY must cover whole huge pages. */
+	ASSERT_EQ(-1, do_copy(self->fd, a, self->area, pgsz, 0, &res));
+	ASSERT_EQ(EINVAL, errno);
+	serve_one(_metadata, self->fd, a + hsz, hsz, 1000);
+	ASSERT_EQ(-1, do_copy(self->fd, a + hsz, a, hsz, 0, &res));
+	ASSERT_EQ(EEXIST, errno);
+	ASSERT_EQ(0, do_unregister(self->fd, a, len));
+	munmap(a, len);
+}
+
+TEST_HARNESS_MAIN
