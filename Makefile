@@ -7,6 +7,7 @@
 #   make run [CMD=...] boot our kernel under QEMU and run CMD (default: demo)
 #   make check         build everything, boot, run the selftests, summarise
 #   make bench         benchmarks on non-debug builds of both kernels (not part of check)
+#   make configs       build our tree in a matrix of configurations (CI runs it)
 #
 # KSRC=/path/to/linux-6.12 uses that tree as the (never modified) base;
 # EXTRA_CONFIG=frag merges a further config fragment into both kernels.
@@ -24,7 +25,7 @@ export TOP BUILD JOBS KSRC EXTRA_CONFIG
 H := $(TOP)/harness
 
 .PHONY: all deps base kernel stock-kernel selftests upstream-tests demo run \
-	check bench checkpatch sparse clean distclean
+	check bench configs checkpatch sparse clean distclean
 
 all: kernel
 
@@ -58,6 +59,9 @@ check: kernel selftests upstream-tests demo
 bench: base upstream-tests
 	@$(H)/bench.sh
 
+configs: base
+	@$(H)/configs.sh
+
 checkpatch: base
 	@$(H)/lint.sh checkpatch
 
@@ -67,7 +71,7 @@ sparse: kernel
 clean:
 	rm -rf $(BUILD)/obj-uffd $(BUILD)/obj-stock $(BUILD)/obj-*-bench \
 	       $(BUILD)/tests $(BUILD)/demo $(BUILD)/bench \
-	       $(BUILD)/bzImage $(BUILD)/stock
+	       $(BUILD)/bzImage $(BUILD)/stock $(BUILD)/configs
 
 distclean:
 	rm -rf $(BUILD)

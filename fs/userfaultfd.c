@@ -10,9 +10,9 @@
  *  - ctx->pending: a FIFO of the faults no monitor has read yet.  read()
  *    takes the head in O(1); poll() only looks whether it is empty.
  *  - ctx->faults: an rbtree of every parked fault, read or not, keyed by
- *    page address.  Resolving [start, end) visits just the faults inside
- *    it, so the cost of a wake does not grow with the number of threads
- *    parked elsewhere.
+ *    the address its message reports.  Resolving [start, end) visits
+ *    just the faults inside it, so the cost of a wake does not grow with
+ *    the number of threads parked elsewhere.
  *
  * A fault that has been read is one that is in the tree but no longer on
  * the FIFO: that is the "read queue".  Waking a fault takes it off both.
@@ -76,8 +76,13 @@ static struct kmem_cache *uffd_ctx_cache __ro_after_init;
 #define UFFD_FD_FLAGS		(O_CLOEXEC | O_NONBLOCK)
 #define UFFD_CREATE_FLAGS	(UFFD_FD_FLAGS | UFFD_USER_MODE_ONLY)
 
-/* In ctx->features: the UFFDIO_API handshake is done. */
+/*
+ * In ctx->features, above every feature bit: the UFFDIO_API handshake is
+ * done (READY), or under way in one caller (BUSY).
+ */
 #define UFFD_CTX_READY		(1U << 31)
+#define UFFD_CTX_BUSY		(1U << 29)
+#define UFFD_CTX_STATE		(UFFD_CTX_READY | UFFD_CTX_BUSY)
 
 /* A message on ctx->pending: a parked fault's or an event's. */
 struct uffd_slot {
@@ -87,8 +92,19 @@ struct uffd_slot {
 
 /*
  * Where an event is.  QUEUED on ctx->pending; READING while a reader
- * creates the fd a fork event carries; DONE once read; DROPPED when the
- * monitor will never read it (the fd was closed, or the raiser killed).
+ * delivers it (copies the message, creates the fd a fork event carries);
+ * DONE once read; DROPPED when the monitor will never read it (the fd
+ * was closed, or the raiser killed).
+ *
+ * An event lives on its raiser's stack, and the raiser returns as soon
+ * as it sees DONE or DROPPED, without taking ctx->fault_lock.  So whoever
+ * publishes one of those states does it with a release store as its very
+ * last access to the event, having read (and pinned) the task to wake
+ * before: see uffd_event_finish().  QUEUED and READING pin the event: a
+ * raiser leaves a QUEUED event only by cancelling it under the lock, and
+ * never leaves a READING one, whose reader does bounded work and then
+ * finishes it (DONE, or DROPPED if the raiser was killed meanwhile) or
+ * puts it back on the queue.
  */
 enum uffd_event_state {
 	UFFD_EV_QUEUED,
@@ -104,13 +120,18 @@ enum uffd_event_state {
  *	NULL for the exit message, which nobody waits for.
  * @child: UFFD_EVENT_FORK: the child's context, handed to the reader's
  *	new fd on read (then NULL).
- * @state: enum uffd_event_state, under ctx->fault_lock.
+ * @state: enum uffd_event_state, written under ctx->fault_lock; the
+ *	raiser reads it locklessly (acquire) to see DONE or DROPPED.
+ * @abandoned: the raiser was killed while a reader held the event: if
+ *	the read fails, the event is dropped rather than put back.  Under
+ *	ctx->fault_lock.
  */
 struct uffd_event {
 	struct uffd_slot slot;
 	struct task_struct *task;
 	struct userfaultfd_ctx *child;
 	enum uffd_event_state state;
+	bool abandoned;
 };
 
 /**
@@ -118,20 +139,23 @@ struct uffd_event {
  * @mm: the address space it serves; mmgrab()ed for the context's life,
  *	so the ioctls must mmget_not_zero() before touching its VMAs.
  * @flags: UFFD_USER_MODE_ONLY and the fd flags given at creation.
- * @features: requested UFFD_FEATURE_* | UFFD_CTX_READY, written once by
- *	UFFDIO_API (cmpxchg from 0), read locklessly afterwards.
+ * @features: requested UFFD_FEATURE_* | UFFD_CTX_READY, written by
+ *	UFFDIO_API alone (claimed by a cmpxchg from 0 to UFFD_CTX_BUSY,
+ *	then published or reset to 0), read locklessly.
  * @refs: the file holds one reference, every parked fault and every
  *	raised event another.
  * @fault_lock: protects @pending, @faults, @forks, @released, @exited, each
  *	parked fault's links and @woken, each event's state.  Nests inside
  *	mmap_lock and @map_changing_lock.
  * @pending: faults and events not yet read, oldest first.
- * @faults: every parked fault, keyed by page address.
+ * @faults: every parked fault, keyed by the address its message
+ *	reports.
  * @forks: forks of this address space that copied it but are not yet
  *	reported (struct uffd_fork.in_flight).
  * @released: the file is gone; nothing may park or queue any more.
  * @exited: the address space is gone and the exit message was queued
- *	(UFFD_FEATURE_EVENT_EXIT); once it is read, read() gives EOF.
+ *	(UFFD_FEATURE_EVENT_EXIT); once it is delivered (@exit_ev DONE),
+ *	read() gives EOF.
  * @exit_ev: the exit message, ready before it is needed: the exiting
  *	task never allocates and never waits.
  * @exit_watch: the mmu notifier that reports the exit; registered only
@@ -167,7 +191,10 @@ struct userfaultfd_ctx {
 /**
  * struct uffd_fault - a faulting thread parked on a context.
  * @slot: its message, and its link in ctx->pending until read or woken.
- * @page: page-aligned fault address, the key in ctx->faults.
+ * @addr: the address its message reports (aligned to the mapping's page
+ *	size unless UFFD_FEATURE_EXACT_ADDRESS), the key in ctx->faults:
+ *	a wake of [start, end) wakes the faults whose reported address is
+ *	inside, as upstream's does.
  * @node: link in ctx->faults while parked.
  * @task: the parked thread.
  * @woken: set once it was taken off the queues by a waker, under
@@ -177,16 +204,17 @@ struct userfaultfd_ctx {
  */
 struct uffd_fault {
 	struct uffd_slot slot;
-	unsigned long page;
+	unsigned long addr;
 	struct rb_node node;
 	struct task_struct *task;
 	bool woken;
 };
 
-/* The features and the ready bit are set together, in one cmpxchg. */
+/* The features and the ready bit are published together, in one store. */
 static bool uffd_ready(struct userfaultfd_ctx *ctx)
 {
-	return READ_ONCE(ctx->features) & UFFD_CTX_READY;
+	/* Pairs with the release in uffd_ioctl_api(). */
+	return smp_load_acquire(&ctx->features) & UFFD_CTX_READY;
 }
 
 static bool uffd_has(struct userfaultfd_ctx *ctx, unsigned int feature)
@@ -214,8 +242,8 @@ static void uffd_ctx_put(struct userfaultfd_ctx *ctx)
 
 static bool uffd_fault_less(struct rb_node *a, const struct rb_node *b)
 {
-	return rb_entry(a, struct uffd_fault, node)->page <
-	       rb_entry(b, struct uffd_fault, node)->page;
+	return rb_entry(a, struct uffd_fault, node)->addr <
+	       rb_entry(b, struct uffd_fault, node)->addr;
 }
 
 struct uffd_span {
@@ -226,11 +254,11 @@ struct uffd_span {
 static int uffd_span_cmp(const void *key, const struct rb_node *n)
 {
 	const struct uffd_span *span = key;
-	unsigned long page = rb_entry(n, struct uffd_fault, node)->page;
+	unsigned long addr = rb_entry(n, struct uffd_fault, node)->addr;
 
-	if (page >= span->end)
+	if (addr >= span->end)
 		return -1;
-	if (page < span->start)
+	if (addr < span->start)
 		return 1;
 	return 0;
 }
@@ -277,7 +305,7 @@ static void uffd_wake_span(struct userfaultfd_ctx *ctx,
 	spin_lock(&ctx->fault_lock);
 	for (n = rb_find_first(&span, &ctx->faults, uffd_span_cmp); n; n = next) {
 		f = rb_entry(n, struct uffd_fault, node);
-		if (f->page >= end)
+		if (f->addr >= end)
 			break;
 		next = rb_next(n);
 		task = f->task;
@@ -307,13 +335,14 @@ static unsigned int uffd_wait_state(unsigned int fault_flags)
 static void uffd_fault_msg(struct userfaultfd_ctx *ctx, struct vm_fault *vmf,
 			   struct uffd_msg *msg)
 {
-	unsigned long addr = vmf->real_address;
-
 	memset(msg, 0, sizeof(*msg));
 	msg->event = UFFD_EVENT_PAGEFAULT;
-	if (!uffd_has(ctx, UFFD_FEATURE_EXACT_ADDRESS))
-		addr &= PAGE_MASK;
-	msg->arg.pagefault.address = addr;
+	/*
+	 * vmf->address is aligned to the page size of the mapping (a huge
+	 * page on hugetlbfs): the unit the monitor fills and wakes.
+	 */
+	msg->arg.pagefault.address = uffd_has(ctx, UFFD_FEATURE_EXACT_ADDRESS) ?
+				     vmf->real_address : vmf->address;
 	if (vmf->flags & FAULT_FLAG_WRITE)
 		msg->arg.pagefault.flags |= UFFD_PAGEFAULT_FLAG_WRITE;
 	if (uffd_has(ctx, UFFD_FEATURE_THREAD_ID))
@@ -366,7 +395,7 @@ vm_fault_t handle_userfault(struct vm_fault *vmf, unsigned long reason)
 		return VM_FAULT_RETRY;
 
 	uffd_fault_msg(ctx, vmf, &f.slot.msg);
-	f.page = vmf->address & PAGE_MASK;
+	f.addr = f.slot.msg.arg.pagefault.address;
 	f.task = current;
 	f.woken = false;
 	huge = is_vm_hugetlb_page(vma);
@@ -409,7 +438,7 @@ vm_fault_t handle_userfault(struct vm_fault *vmf, unsigned long reason)
 	 * raced with us and we need not sleep; if it lands after this
 	 * check, its wake finds us parked.
 	 */
-	missing = uffd_page_missing(vma, f.page);
+	missing = uffd_page_missing(vma, vmf->address);
 	if (huge)
 		hugetlb_vma_unlock_read(vma);
 	release_fault_lock(vmf);
@@ -448,15 +477,32 @@ static void uffd_event_init(struct uffd_event *ev, u8 event)
 	INIT_LIST_HEAD(&ev->slot.link);
 }
 
-/* The event was read or will never be: let its raiser go on. */
+/*
+ * The event was read or will never be: let its raiser go on.  The raiser
+ * may return, and its stack frame with @ev be reused, the moment it sees
+ * @state: the release store is the last access to @ev, and the task is
+ * read and pinned before it (it may even exit before we wake it).
+ */
 static void uffd_event_finish(struct uffd_event *ev, enum uffd_event_state state)
 {
-	ev->state = state;
-	if (ev->task)
-		wake_up_process(ev->task);
+	struct task_struct *task = ev->task;
+
+	if (!task) {		/* the exit message: nobody waits for it */
+		WRITE_ONCE(ev->state, state);
+		return;
+	}
+	get_task_struct(task);
+	/* Our last access to @ev: pairs with uffd_event_wait()'s acquire. */
+	smp_store_release(&ev->state, state);
+	wake_up_process(task);
+	put_task_struct(task);
 }
 
-/* Drop @ev if it is still queued.  Return: false if it is being read. */
+/*
+ * The raiser of @ev was killed: drop the event if it is still queued, or
+ * have its reader drop it should the read fail.  Return: false if a
+ * reader holds it, and will release the raiser when done.
+ */
 static bool uffd_event_cancel(struct userfaultfd_ctx *ctx,
 			      struct uffd_event *ev)
 {
@@ -468,6 +514,8 @@ static bool uffd_event_cancel(struct userfaultfd_ctx *ctx,
 		ev->state = UFFD_EV_DROPPED;
 	}
 	gone = ev->state != UFFD_EV_READING;
+	if (!gone)
+		ev->abandoned = true;
 	spin_unlock(&ctx->fault_lock);
 	return gone;
 }
@@ -475,14 +523,17 @@ static bool uffd_event_cancel(struct userfaultfd_ctx *ctx,
 /*
  * Queue @ev on @ctx and wait until the monitor has read it.  The wait
  * ends early when the fd is closed (the event is dropped) or the raiser
- * is killed (dropped too, unless a reader already holds it).  The caller
- * holds no mmap_lock.
+ * is killed.  A killed raiser drops a QUEUED event at once; a READING one
+ * is in a reader's hands for a bounded time (copying the message with
+ * page faults disabled, creating an fd, registering an exit watch), after
+ * which the reader finishes it: DONE, or DROPPED if the read failed.
+ * The caller holds no mmap_lock.
  *
  * Return: true if the monitor read the event.
  */
 static bool uffd_event_wait(struct userfaultfd_ctx *ctx, struct uffd_event *ev)
 {
-	unsigned int sleep;
+	bool killed;
 
 	might_sleep();
 	ev->task = current;
@@ -498,19 +549,19 @@ static bool uffd_event_wait(struct userfaultfd_ctx *ctx, struct uffd_event *ev)
 	wake_up_poll(&ctx->read_wqh, EPOLLIN);
 
 	for (;;) {
-		sleep = TASK_KILLABLE;
-		if (fatal_signal_pending(current)) {
-			if (uffd_event_cancel(ctx, ev))
-				break;
-			sleep = TASK_UNINTERRUPTIBLE;	/* a reader has it */
-		}
-		set_current_state(sleep);
-		if (READ_ONCE(ev->state) >= UFFD_EV_DONE)
+		killed = fatal_signal_pending(current);
+		if (killed && uffd_event_cancel(ctx, ev))
+			break;
+		/* Killable sleep would return at once with SIGKILL pending. */
+		set_current_state(killed ? TASK_UNINTERRUPTIBLE : TASK_KILLABLE);
+		/* Pairs with the release in uffd_event_finish(). */
+		if (smp_load_acquire(&ev->state) >= UFFD_EV_DONE)
 			break;
 		schedule();
 	}
 	__set_current_state(TASK_RUNNING);
-	return READ_ONCE(ev->state) == UFFD_EV_DONE;
+	/* Final now, and ours again: pairs with uffd_event_finish(). */
+	return smp_load_acquire(&ev->state) == UFFD_EV_DONE;
 }
 
 /*
@@ -575,6 +626,10 @@ static const struct mmu_notifier_ops uffd_exit_ops = {
 /*
  * Watch for @ctx's mm going away, if it asked to be told.  Costs nothing
  * to processes whose monitors did not ask.
+ *
+ * Return: 0, -ENOMEM, or -ERESTARTSYS: registering takes every lock of
+ * the address space and gives up on any pending signal, so the caller
+ * must be restartable with nothing changed.
  */
 static int uffd_watch_exit(struct userfaultfd_ctx *ctx)
 {
@@ -592,7 +647,7 @@ static int uffd_watch_exit(struct userfaultfd_ctx *ctx)
 	if (err)
 		ctx->exit_watch.ops = NULL;
 	mmput(ctx->mm);
-	return err;
+	return err == -EINTR ? -ERESTARTSYS : err;
 }
 
 static void uffd_shutdown(struct userfaultfd_ctx *ctx);
@@ -952,70 +1007,134 @@ void userfaultfd_fill_end(struct userfaultfd_ctx *ctx)
 
 /* ---- the file ------------------------------------------------------------ */
 
-static int uffd_fd_for(struct userfaultfd_ctx *ctx);
+static struct file *uffd_file_for(struct userfaultfd_ctx *ctx,
+				  struct inode *like);
 
 /*
- * Take the oldest message, if there is one.  A fault read stays parked
- * (in the tree only); an event read lets its raiser go on.  A fork event
- * becomes an fd for the child's context here, in the reader's process.
+ * Take the oldest message, if there is one, into @msg.  A fault read
+ * stays parked (in the tree only): there is nothing to hold, and a wake
+ * may end it at any time.  An event is held (READING) until the reader
+ * has delivered it, and returned in @evp; its raiser waits meanwhile.
  *
- * Return: 1 with @msg filled, 0 if nothing is queued, or a negative errno
- * (no fd or no exit watch for a fork event: it stays queued).
+ * Return: true if a message was taken.
  */
-static int uffd_take_msg(struct userfaultfd_ctx *ctx, struct uffd_msg *msg)
+static bool uffd_take_msg(struct userfaultfd_ctx *ctx, struct uffd_msg *msg,
+			  struct uffd_event **evp)
 {
 	struct uffd_slot *slot;
-	struct uffd_event *ev;
-	int fd;
 
 	spin_lock(&ctx->fault_lock);
 	slot = list_first_entry_or_null(&ctx->pending, struct uffd_slot, link);
-	if (!slot) {
-		spin_unlock(&ctx->fault_lock);
-		return 0;
+	if (slot) {
+		list_del_init(&slot->link);
+		*msg = slot->msg;
+		*evp = NULL;
+		if (msg->event != UFFD_EVENT_PAGEFAULT) {
+			*evp = container_of(slot, struct uffd_event, slot);
+			(*evp)->state = UFFD_EV_READING;
+		}
 	}
-	list_del_init(&slot->link);
-	*msg = slot->msg;
-	ev = container_of(slot, struct uffd_event, slot);
-	if (msg->event == UFFD_EVENT_PAGEFAULT || ev == &ctx->exit_ev) {
-		spin_unlock(&ctx->fault_lock);
-		return 1;
-	}
-	if (msg->event != UFFD_EVENT_FORK) {
-		uffd_event_finish(ev, UFFD_EV_DONE);
-		spin_unlock(&ctx->fault_lock);
-		return 1;
-	}
-	ev->state = UFFD_EV_READING;	/* the raiser waits for us */
 	spin_unlock(&ctx->fault_lock);
+	return slot;
+}
 
-	/*
-	 * Here rather than in the forker: registering the exit watch fails
-	 * on any pending signal (mm_take_all_locks()), and a reader can
-	 * simply be restarted, while a forker would lose the child.
-	 */
-	fd = uffd_watch_exit(ev->child);
-	if (fd == -EINTR)
-		fd = -ERESTARTSYS;
-	if (!fd)
-		fd = uffd_fd_for(ev->child);
+/*
+ * A held event could not be delivered: back to the head of the queue,
+ * for the next read, and every waiting reader is told.  Unless its raiser
+ * was killed meanwhile: nobody waits for it any more, so it is dropped,
+ * and the raiser released.
+ */
+static void uffd_event_put_back(struct userfaultfd_ctx *ctx,
+				struct uffd_event *ev)
+{
+	bool queued;
+
 	spin_lock(&ctx->fault_lock);
-	if (fd < 0) {
+	queued = !ev->abandoned;
+	if (queued) {
 		ev->state = UFFD_EV_QUEUED;
-		list_add(&slot->link, &ctx->pending);
+		list_add(&ev->slot.link, &ctx->pending);
 	} else {
-		msg->arg.fork.ufd = fd;
-		ev->child = NULL;	/* the new file owns it */
-		uffd_event_finish(ev, UFFD_EV_DONE);
+		uffd_event_finish(ev, UFFD_EV_DROPPED);
 	}
 	spin_unlock(&ctx->fault_lock);
-	return fd < 0 ? fd : 1;
+	if (queued)
+		wake_up_poll(&ctx->read_wqh, EPOLLIN);
+}
+
+/*
+ * Deliver the held event @ev, whose message is @msg, into @to.  The event
+ * is done only once its message is in the reader's buffer and, for a
+ * fork, the child's fd exists: a failure anywhere puts it back, and
+ * nothing is lost.  The copy runs with page faults disabled, because the
+ * raiser waits for us and must never wait for whoever would resolve a
+ * fault on the buffer.  A fork's fd is created in the reading process,
+ * labelled for LSMs like @inode (the fd being read), and installed last.
+ *
+ * Return: 0, -EFAULT if the buffer is not resident (fault it in and read
+ * again), or the errno of making the fork's fd or exit watch.
+ */
+static int uffd_deliver_event(struct userfaultfd_ctx *ctx,
+			      struct uffd_event *ev, struct uffd_msg *msg,
+			      struct iov_iter *to, struct inode *inode)
+{
+	struct file *file;
+	bool copied;
+	int fd = -1;
+	int err;
+
+	if (msg->event == UFFD_EVENT_FORK) {
+		/*
+		 * Here rather than in the forker: registering the exit watch
+		 * fails on any pending signal (mm_take_all_locks()), and a
+		 * read can simply be restarted, where a fork would lose the
+		 * child.
+		 */
+		err = uffd_watch_exit(ev->child);
+		if (err)
+			goto put_back;
+		fd = get_unused_fd_flags(ev->child->flags & UFFD_FD_FLAGS);
+		if (fd < 0) {
+			err = fd;
+			goto put_back;
+		}
+		msg->arg.fork.ufd = fd;
+	}
+	pagefault_disable();
+	copied = copy_to_iter_full(msg, sizeof(*msg), to);
+	pagefault_enable();
+	if (!copied) {
+		err = -EFAULT;
+		goto put_back;
+	}
+	if (fd >= 0) {
+		file = uffd_file_for(ev->child, inode);
+		if (IS_ERR(file)) {
+			err = PTR_ERR(file);
+			iov_iter_revert(to, sizeof(*msg));
+			goto put_back;
+		}
+		fd_install(fd, file);
+		ev->child = NULL;	/* the new file owns it */
+	}
+	spin_lock(&ctx->fault_lock);
+	uffd_event_finish(ev, UFFD_EV_DONE);
+	spin_unlock(&ctx->fault_lock);
+	if (msg->event == UFFD_EVENT_EXIT)	/* end of file from now on */
+		wake_up_poll(&ctx->read_wqh, EPOLLHUP);
+	return 0;
+
+put_back:
+	if (fd >= 0)
+		put_unused_fd(fd);
+	uffd_event_put_back(ctx, ev);
+	return err;
 }
 
 /* Nothing more will ever be read: the exit message has been. */
 static bool uffd_at_eof(struct userfaultfd_ctx *ctx)
 {
-	return READ_ONCE(ctx->exited) && list_empty(&ctx->pending);
+	return READ_ONCE(ctx->exit_ev.state) == UFFD_EV_DONE;
 }
 
 static ssize_t uffd_read_iter(struct kiocb *iocb, struct iov_iter *to)
@@ -1023,6 +1142,7 @@ static ssize_t uffd_read_iter(struct kiocb *iocb, struct iov_iter *to)
 	struct userfaultfd_ctx *ctx = iocb->ki_filp->private_data;
 	bool nowait = (iocb->ki_filp->f_flags & O_NONBLOCK) ||
 		      (iocb->ki_flags & IOCB_NOWAIT);
+	struct uffd_event *ev;
 	struct uffd_msg msg;
 	ssize_t done = 0;
 	int err;
@@ -1034,10 +1154,7 @@ static ssize_t uffd_read_iter(struct kiocb *iocb, struct iov_iter *to)
 
 	/* As many messages as fit and are there; block only for the first. */
 	while (iov_iter_count(to) >= sizeof(msg)) {
-		err = uffd_take_msg(ctx, &msg);
-		if (err < 0)
-			return done ? done : err;
-		if (!err) {
+		if (!uffd_take_msg(ctx, &msg, &ev)) {
 			if (done || uffd_at_eof(ctx))
 				break;
 			if (nowait)
@@ -1049,12 +1166,29 @@ static ssize_t uffd_read_iter(struct kiocb *iocb, struct iov_iter *to)
 				return err;
 			continue;
 		}
-		/*
-		 * A bad buffer loses this message (a fault stays parked until
-		 * woken, as upstream): monitors pass valid buffers.
-		 */
-		if (!copy_to_iter_full(&msg, sizeof(msg), to))
-			return done ? done : -EFAULT;
+		if (!ev) {
+			/*
+			 * A fault's message cannot be put back (its thread
+			 * may be gone by now): a bad buffer loses it, and the
+			 * fault stays parked until woken, as upstream.
+			 */
+			if (!copy_to_iter_full(&msg, sizeof(msg), to))
+				return done ? done : -EFAULT;
+			done += sizeof(msg);
+			continue;
+		}
+		err = uffd_deliver_event(ctx, ev, &msg, to,
+					 file_inode(iocb->ki_filp));
+		if (err == -EFAULT &&
+		    !fault_in_iov_iter_writeable(to, sizeof(msg))) {
+			/* The event is queued again: take it again. */
+			if (signal_pending(current))
+				return done ? done : -ERESTARTSYS;
+			cond_resched();
+			continue;
+		}
+		if (err)
+			return done ? done : err;
 		done += sizeof(msg);
 	}
 	return done;
@@ -1141,32 +1275,53 @@ static void uffd_show_fdinfo(struct seq_file *m, struct file *file)
 	/* The format is the one tools already parse. */
 	seq_printf(m, "pending:\t%lu\ntotal:\t%lu\nAPI:\t%llx:%x:%llx\n",
 		   unread, parked, UFFD_API,
-		   READ_ONCE(ctx->features) & ~UFFD_CTX_READY,
+		   READ_ONCE(ctx->features) & ~UFFD_CTX_STATE,
 		   UFFD_API_IOCTLS | UFFD_RANGE_IOCTLS);
 }
 
 /* ---- ioctls ---------------------------------------------------------- */
 
-/* A page-aligned, non-empty range inside the context's address space. */
-static int uffd_check_range(struct userfaultfd_ctx *ctx, u64 start, u64 len)
+/*
+ * A non-empty span of whole pages, inside an address space the size of
+ * the context's.  COPY's source is judged by this too (upstream's rule),
+ * although it lies in the caller's memory.
+ */
+static int uffd_check_span(struct userfaultfd_ctx *ctx, u64 start, u64 len)
 {
 	u64 limit = ctx->mm->task_size;
 
-	if (offset_in_page(start) || !len || offset_in_page(len))
+	if (!len || offset_in_page(len))
 		return -EINVAL;
 	if (start >= limit || len > limit - start)
 		return -EINVAL;
 	return 0;
 }
 
+/* The same, starting on a page boundary: a range of the target. */
+static int uffd_check_range(struct userfaultfd_ctx *ctx, u64 start, u64 len)
+{
+	if (offset_in_page(start))
+		return -EINVAL;
+	return uffd_check_span(ctx, start, len);
+}
+
+/*
+ * The handshake, all or nothing: a call that fails leaves the fd as it
+ * was (and the caller's struct as it was, when it may be restarted).
+ * The one fallible step, the exit watch, runs while the handshake is
+ * claimed (UFFD_CTX_BUSY) but not yet visible; the answer goes to user
+ * space before anything is claimed, as upstream does.
+ */
 static int uffd_ioctl_api(struct userfaultfd_ctx *ctx,
 			  struct uffdio_api __user *arg)
 {
-	struct uffdio_api api;
+	struct uffdio_api api, asked;
+	unsigned int want, old;
 	int err = -EINVAL;
 
-	if (copy_from_user(&api, arg, sizeof(api)))
+	if (copy_from_user(&asked, arg, sizeof(asked)))
 		return -EFAULT;
+	api = asked;
 	if (api.api != UFFD_API)
 		goto refuse;
 	/* A fork event hands over the child's memory: as ptrace would. */
@@ -1176,17 +1331,31 @@ static int uffd_ioctl_api(struct userfaultfd_ctx *ctx,
 	}
 	if (api.features & ~(u64)UFFD_FEATURES_SUPPORTED)
 		goto refuse;
-	/* One handshake per fd: the first to set the features wins. */
-	if (cmpxchg(&ctx->features, 0, (unsigned int)api.features | UFFD_CTX_READY))
-		goto refuse;
-	err = uffd_watch_exit(ctx);
-	if (err)
-		return err;	/* handshake done, without the exit event */
+	want = api.features;
 
 	api.features = UFFD_FEATURES_SUPPORTED;
 	api.ioctls = UFFD_API_IOCTLS;
 	if (copy_to_user(arg, &api, sizeof(api)))
 		return -EFAULT;
+	/*
+	 * One handshake per fd: the first to claim it goes on.  Done, it is
+	 * refused; under way in another call, which may yet fail, it is to
+	 * be tried again.
+	 */
+	old = cmpxchg(&ctx->features, 0, want | UFFD_CTX_BUSY);
+	if (old & UFFD_CTX_READY)
+		goto refuse;
+	err = old ? -EAGAIN : uffd_watch_exit(ctx);
+	if (err) {
+		if (!old)
+			WRITE_ONCE(ctx->features, 0);
+		/* A retried or restarted call must read the same request. */
+		if (copy_to_user(arg, &asked, sizeof(asked)))
+			return -EFAULT;
+		return err;
+	}
+	/* Everything the handshake set up is visible with READY. */
+	smp_store_release(&ctx->features, want | UFFD_CTX_READY);
 	return 0;
 
 refuse:
@@ -1316,11 +1485,10 @@ static int uffd_ioctl_copy(struct userfaultfd_ctx *ctx,
 	if (copy_from_user(&copy, arg, offsetof(struct uffdio_copy, copy)))
 		return -EFAULT;
 	err = uffd_check_range(ctx, copy.dst, copy.len);
+	if (!err)
+		err = uffd_check_span(ctx, copy.src, copy.len);
 	if (err)
 		return err;
-	/* The source is the caller's memory: access_ok() judges it. */
-	if (copy.src + copy.len <= copy.src)
-		return -EINVAL;
 	if (copy.mode & ~UFFDIO_COPY_MODE_DONTWAKE)
 		return -EINVAL;	/* MODE_WP needs write-protect support */
 	return uffd_fill(ctx, copy.dst, copy.src, copy.len,
@@ -1412,33 +1580,28 @@ static struct userfaultfd_ctx *uffd_ctx_alloc(struct mm_struct *mm,
 }
 
 /*
- * An fd for @ctx in the current process.  On success the new file owns
- * the caller's reference to @ctx; on failure the caller keeps it.
+ * A file for @ctx.  On success it owns the caller's reference to @ctx; on
+ * failure the caller keeps it.  @like (a fork event's parent fd) is the
+ * inode LSMs label the new one after, or NULL.
  */
-static int uffd_fd_for(struct userfaultfd_ctx *ctx)
+static struct file *uffd_file_for(struct userfaultfd_ctx *ctx,
+				  struct inode *like)
 {
 	struct file *file;
-	int fd;
 
-	fd = get_unused_fd_flags(ctx->flags & UFFD_FD_FLAGS);
-	if (fd < 0)
-		return fd;
 	/* A fresh inode per fd, so that an LSM can refuse the creation. */
 	file = anon_inode_create_getfile("[userfaultfd]", &uffd_fops, ctx,
 					 O_RDONLY | (ctx->flags & UFFD_FD_FLAGS),
-					 NULL);
-	if (IS_ERR(file)) {
-		put_unused_fd(fd);
-		return PTR_ERR(file);
-	}
-	file->f_mode |= FMODE_NOWAIT;
-	fd_install(fd, file);
-	return fd;
+					 like);
+	if (!IS_ERR(file))
+		file->f_mode |= FMODE_NOWAIT;
+	return file;
 }
 
 static int uffd_new(int flags)
 {
 	struct userfaultfd_ctx *ctx;
+	struct file *file;
 	int fd;
 
 	if (flags & ~UFFD_CREATE_FLAGS)
@@ -1448,9 +1611,19 @@ static int uffd_new(int flags)
 	ctx = uffd_ctx_alloc(current->mm, flags, 0);
 	if (!ctx)
 		return -ENOMEM;
-	fd = uffd_fd_for(ctx);
+	fd = get_unused_fd_flags(flags & UFFD_FD_FLAGS);
 	if (fd < 0)
-		uffd_ctx_put(ctx);
+		goto fail;
+	file = uffd_file_for(ctx, NULL);
+	if (IS_ERR(file)) {
+		put_unused_fd(fd);
+		fd = PTR_ERR(file);
+		goto fail;
+	}
+	fd_install(fd, file);
+	return fd;
+fail:
+	uffd_ctx_put(ctx);
 	return fd;
 }
 
@@ -1499,6 +1672,7 @@ static struct ctl_table uffd_sysctls[] = {
 
 static int __init uffd_init(void)
 {
+	BUILD_BUG_ON(UFFD_FEATURES_SUPPORTED & UFFD_CTX_STATE);
 	uffd_ctx_cache = KMEM_CACHE(userfaultfd_ctx, SLAB_HWCACHE_ALIGN | SLAB_PANIC);
 	if (IS_ENABLED(CONFIG_SYSCTL))
 		register_sysctl_init("vm", uffd_sysctls);

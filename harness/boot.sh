@@ -36,6 +36,8 @@ append="console=ttyS0 loglevel=5 printk.time=1 panic=-1 oops=panic"
 append="$append root=/dev/root rootfstype=9p ro"
 append="$append rootflags=trans=virtio,version=9p2000.L,msize=262144"
 append="$append init=$TOP/harness/guest-init.sh UFFD_REPO=$TOP hugepages=64"
+# BOOT_APPEND: more kernel parameters (make check: numa=fake=2).
+append="$append ${BOOT_APPEND:-}"
 
 say "booting $(basename "$kernel") ($accel, timeout ${timeout}s): $*"
 set +e

@@ -39,7 +39,8 @@ if [ "$(cat "$OBJ/.uffd-config" 2>/dev/null)" != "$config_id" ] ||
 	      CONFIG_CHECKPOINT_RESTORE CONFIG_NF_TABLES_INET CONFIG_9P_FS
 	      CONFIG_SERIAL_8250_CONSOLE"
 	[ $debug = 1 ] &&
-		need="$need CONFIG_PROVE_LOCKING CONFIG_DEBUG_VM CONFIG_KASAN"
+		need="$need CONFIG_PROVE_LOCKING CONFIG_DEBUG_VM CONFIG_KASAN
+		      CONFIG_DETECT_HUNG_TASK CONFIG_NUMA_EMU CONFIG_MIGRATION"
 	for opt in $need; do
 		grep -q "^$opt=y" "$OBJ/.config" ||
 			die "$opt did not survive configuration (see $OBJ/merge.log)"

@@ -9,7 +9,8 @@
 log=$BUILD/check/console.log
 mkdir -p "$BUILD/check"
 set +e
-"$TOP/harness/boot.sh" --no-scan --timeout "${CHECK_TIMEOUT:-1800}" \
+BOOT_APPEND="numa=fake=2" "$TOP/harness/boot.sh" --no-scan \
+	--timeout "${CHECK_TIMEOUT:-1800}" \
 	--log "$log" "$BUILD/bzImage" -- sh "$TOP/harness/guest-check.sh" \
 	>/dev/null
 set -e

@@ -30,17 +30,24 @@
  * @vma: the VMA
  *
  * Anonymous memory, shmem (shared or private mappings) and hugetlbfs are
- * provided; other files and special mappings are refused.
+ * provided; other files and special mappings are refused.  So are shadow
+ * stacks: a fill would write user-chosen return addresses into one
+ * through an ordinary writable PTE.  hugetlbfs mappings carry
+ * VM_DONTEXPAND, which is what VM_SPECIAL means for them.
  *
  * Return: true if it can.
  */
 bool uffd_vma_supported(struct vm_area_struct *vma)
 {
-	if (vma->vm_flags & (VM_DROPPABLE | VM_PFNMAP | VM_MIXEDMAP | VM_IO))
+	if (vma->vm_flags & (VM_DROPPABLE | VM_SHADOW_STACK))
+		return false;
+	if (is_vm_hugetlb_page(vma))
+		return true;
+	if (vma->vm_flags & VM_SPECIAL)
 		return false;
 	if (vma_is_anonymous(vma))
 		return !(vma->vm_flags & VM_SHARED);
-	return vma_is_shmem(vma) || is_vm_hugetlb_page(vma);
+	return vma_is_shmem(vma);
 }
 
 /* Point @vma at @ctx in mode @mode (0 and NULL: not registered). */
@@ -281,6 +288,21 @@ void double_pt_unlock(spinlock_t *ptl1, spinlock_t *ptl2)
 	spin_unlock(ptl1);
 }
 
+/*
+ * Is @addr past the end of the file @vma maps?  Checked under the PTE
+ * lock, where a racing truncate either has not yet shrunk the file or
+ * will find and zap what we install (it unmaps after changing the size).
+ */
+static bool uffd_past_eof(struct vm_area_struct *vma, unsigned long addr)
+{
+	pgoff_t end;
+
+	if (!vma->vm_file)
+		return false;
+	end = DIV_ROUND_UP(i_size_read(file_inode(vma->vm_file)), PAGE_SIZE);
+	return linear_page_index(vma, addr) >= end;
+}
+
 /**
  * mfill_atomic_install_pte - map a filled page at @dst_addr
  * @dst_pmd: the PMD, already pointing at a page table
@@ -292,7 +314,8 @@ void double_pt_unlock(spinlock_t *ptl1, spinlock_t *ptl2)
  *
  * Return: 0 with @page mapped (the mapping owns the caller's reference),
  * -EEXIST if something is mapped there already, -EAGAIN if the page
- * table went away meanwhile, -EFAULT if @page is past the end of its file.
+ * table went away meanwhile, -EFAULT if @dst_addr is past the end of the
+ * file @dst_vma maps.
  */
 int mfill_atomic_install_pte(pmd_t *dst_pmd, struct vm_area_struct *dst_vma,
 			     unsigned long dst_addr, struct page *page,
@@ -319,13 +342,9 @@ int mfill_atomic_install_pte(pmd_t *dst_pmd, struct vm_area_struct *dst_vma,
 	ptep = pte_offset_map_lock(mm, dst_pmd, dst_addr, &ptl);
 	if (!ptep)
 		return -EAGAIN;
-	if (mapping) {
-		pgoff_t end = DIV_ROUND_UP(i_size_read(mapping->host), PAGE_SIZE);
-
-		if (linear_page_index(dst_vma, dst_addr) >= end) {
-			err = -EFAULT;
-			goto unlock;
-		}
+	if (uffd_past_eof(dst_vma, dst_addr)) {
+		err = -EFAULT;
+		goto unlock;
 	}
 	if (!pte_none(ptep_get(ptep))) {
 		err = -EEXIST;
@@ -363,7 +382,9 @@ static int uffd_install_zero(pmd_t *pmd, struct vm_area_struct *vma,
 	ptep = pte_offset_map_lock(vma->vm_mm, pmd, addr, &ptl);
 	if (!ptep)
 		return -EAGAIN;
-	if (pte_none(ptep_get(ptep))) {
+	if (uffd_past_eof(vma, addr)) {
+		err = -EFAULT;
+	} else if (pte_none(ptep_get(ptep))) {
 		set_pte_at(vma->vm_mm, addr, ptep, entry);
 		update_mmu_cache(vma, addr, ptep);
 	} else {
@@ -393,11 +414,13 @@ static int uffd_page_table(struct mm_struct *mm, unsigned long addr,
 			return -ENOMEM;
 		val = pmdp_get_lockless(pmd);
 	}
-	/* A huge page already maps the address. */
-	if (pmd_trans_huge(val))
+	/*
+	 * A huge page maps the address, or is being migrated, or a device
+	 * does: the address is populated, which monitors take as benign.
+	 */
+	if (!pmd_present(val) || pmd_trans_huge(val) || pmd_devmap(val))
 		return -EEXIST;
-	/* Migrating, or a device mapping: not ours to fill. */
-	if (!pmd_present(val) || pmd_devmap(val))
+	if (pmd_bad(val))
 		return -EFAULT;
 	*pmdp = pmd;
 	return 0;
@@ -422,17 +445,35 @@ static struct folio *uffd_new_folio(struct vm_area_struct *vma,
 	return folio;
 }
 
-/* Copy one page of user memory at @src into @folio, without faulting. */
-static int uffd_copy_in(struct folio *folio, unsigned long src)
+/*
+ * Copy user memory at @src into the whole of @folio.  Under mmap_lock
+ * page faults stay disabled (-EFAULT if @src is not resident); without
+ * locks they are allowed.  The D-cache is flushed before anybody can map
+ * the folio: on aliasing caches user space would read stale lines.
+ */
+static int uffd_copy_folio(struct folio *folio, unsigned long src,
+			   bool may_fault)
 {
-	void *dst = kmap_local_folio(folio, 0);
-	unsigned long left;
+	size_t off, size = folio_size(folio);
+	unsigned long left = 0;
+	void *dst;
 
-	pagefault_disable();
-	left = copy_from_user(dst, (const void __user *)src, PAGE_SIZE);
-	pagefault_enable();
-	kunmap_local(dst);
-	return left ? -EFAULT : 0;
+	for (off = 0; off < size && !left; off += PAGE_SIZE) {
+		dst = kmap_local_folio(folio, off);
+		if (!may_fault)
+			pagefault_disable();
+		left = copy_from_user(dst, (const void __user *)(src + off),
+				      PAGE_SIZE);
+		if (!may_fault)
+			pagefault_enable();
+		kunmap_local(dst);
+		if (may_fault)
+			cond_resched();
+	}
+	if (left)
+		return -EFAULT;
+	flush_dcache_folio(folio);
+	return 0;
 }
 
 /*
@@ -454,14 +495,6 @@ static int uffd_fill_private(struct vm_area_struct *vma, unsigned long addr,
 	pmd_t *pmd;
 	int err;
 
-	/* A private mapping of a file is not filled past the file's end. */
-	if (vma->vm_file && linear_page_index(vma, addr) >=
-	    DIV_ROUND_UP(i_size_read(file_inode(vma->vm_file)), PAGE_SIZE)) {
-		if (folio)
-			folio_put(folio);
-		*foliop = NULL;
-		return -EFAULT;
-	}
 	if (!folio && zero && !mm_forbids_zeropage(vma->vm_mm)) {
 		do {
 			err = uffd_page_table(vma->vm_mm, addr, &pmd);
@@ -474,7 +507,7 @@ static int uffd_fill_private(struct vm_area_struct *vma, unsigned long addr,
 		folio = uffd_new_folio(vma, addr, zero);
 		if (!folio)
 			return -ENOMEM;
-		if (!zero && uffd_copy_in(folio, src)) {
+		if (!zero && uffd_copy_folio(folio, src, false)) {
 			*foliop = folio;
 			return -ENOENT;
 		}
@@ -645,11 +678,9 @@ relock:
 			mmap_read_unlock(mm);
 			folio_for = fill;
 			folio_step = step;
-			if (copy_folio_from_user(folio, (const void __user *)
-						 (src + done), true)) {
-				err = -EFAULT;
+			err = uffd_copy_folio(folio, src + done, true);
+			if (err)
 				goto out;
-			}
 			goto relock;
 		}
 		if (err)

@@ -189,6 +189,83 @@ TEST(api_handshake)
 	close(fd);
 }
 
+static volatile int alarms;
+
+static void on_alarm(int sig)
+{
+	alarms++;
+}
+
+/*
+ * The target: the handshake with the exit event, under a flood of timer
+ * signals (no SA_RESTART, so an interrupted call returns EINTR).  Every
+ * failure must be EINTR and leave both the fd and the request as they
+ * were; once the flood stops, the handshake succeeds.  Exit status: the
+ * number of EINTRs seen (capped), or 200 + a step that went wrong.
+ */
+static void api_under_signals(int sock)
+{
+	struct sigaction sa = { .sa_handler = on_alarm };
+	struct itimerval it = { { 0, 50 }, { 0, 50 } };
+	struct uffdio_api a;
+	int fd, eintr = 0;
+	bool done = false;
+
+	fd = sys_userfaultfd(O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0 || fragment_address_space(4000) || sigaction(SIGALRM, &sa, NULL))
+		_exit(201);
+	if (setitimer(ITIMER_REAL, &it, NULL))
+		_exit(202);
+	for (int i = 0; i < 50 && !done; i++) {
+		a = (struct uffdio_api){ .api = UFFD_API,
+					 .features = UFFD_FEATURE_EVENT_EXIT };
+		done = !ioctl(fd, UFFDIO_API, &a);
+		if (done)
+			break;
+		if (errno != EINTR)
+			_exit(203);
+		/* Untouched: a restarted call reads the same request. */
+		if (a.api != UFFD_API || a.features != UFFD_FEATURE_EVENT_EXIT ||
+		    a.ioctls)
+			_exit(204);
+		eintr++;
+	}
+	memset(&it, 0, sizeof(it));
+	setitimer(ITIMER_REAL, &it, NULL);
+	if (!done && api(fd, UFFD_FEATURE_EVENT_EXIT))
+		_exit(205);
+	if (send_fd(sock, fd))
+		_exit(206);
+	_exit(eintr > 100 ? 100 : eintr);
+}
+
+TEST(api_restartable)
+{
+	struct uffd_msg msg;
+	int sv[2], fd, status;
+	pid_t pid;
+
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0)
+		api_under_signals(sv[1]);
+	fd = recv_fd(sv[0]);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_GT(200, WEXITSTATUS(status)) {
+		TH_LOG("target failed at step %d", WEXITSTATUS(status) - 200);
+	}
+	TH_LOG("the handshake was interrupted %d times", WEXITSTATUS(status));
+	/* Interrupted or not, the exit watch is in place. */
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(1, read_msg(fd, &msg, 5000));
+	ASSERT_EQ(UFFD_EVENT_EXIT, msg.event);
+	close(fd);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 TEST(fdinfo)
 {
 	char path[64], text[512];
@@ -307,6 +384,24 @@ TEST_F(uffd, register_errors)
 	ASSERT_EQ(-1, do_wake(fd, a, 0));
 	ASSERT_EQ(EINVAL, errno);
 	ASSERT_EQ(0, do_wake(fd, a, pgsz));
+}
+
+#ifndef __NR_map_shadow_stack
+#define __NR_map_shadow_stack 453
+#endif
+
+/* A fill would write user-chosen return addresses into a shadow stack. */
+TEST_F(uffd, shadow_stack_refused)
+{
+	long ss = syscall(__NR_map_shadow_stack, 0, pgsz, 0);
+
+	if (ss == -1)
+		SKIP(return, "no user shadow stacks here (map_shadow_stack: %s)",
+		     strerror(errno));
+	ASSERT_EQ(-1, do_register(self->fd, (void *)ss, pgsz,
+				  UFFDIO_REGISTER_MODE_MISSING, NULL));
+	ASSERT_EQ(EINVAL, errno);
+	munmap((void *)ss, pgsz);
 }
 
 TEST_F(uffd, unregister_stops_faults)

@@ -719,6 +719,8 @@ TEST(exit_event)
 	ASSERT_TRUE(WIFSIGNALED(status));
 
 	/* The killed raiser's event is gone; the exit is reported once. */
+	ASSERT_EQ(-1, read(fd, bad_buffer(), sizeof(msg)));	/* not lost */
+	ASSERT_EQ(EFAULT, errno);
 	ASSERT_EQ(sizeof(msg), read(fd, &msg, sizeof(msg)));
 	ASSERT_EQ(UFFD_EVENT_EXIT, msg.event);
 	ASSERT_TRUE(msg_tail_zero(&msg, 0));
@@ -836,6 +838,311 @@ TEST(no_exit_event_without_feature)
 	ASSERT_EQ(EAGAIN, errno);
 	p = (struct pollfd){ .fd = fd, .events = POLLIN };
 	ASSERT_EQ(0, poll(&p, 1, 0));
+	close(fd);
+}
+
+/* ---- hardening: event lifetimes --------------------------------------- */
+
+static void *raise_remove(void *p)
+{
+	madvise(p, pgsz, MADV_DONTNEED);
+	return NULL;
+}
+
+/* Spin on a non-blocking read, to take each event the moment it is queued. */
+struct spinreader {
+	int fd;
+	volatile bool stop;
+	int events, errors;
+	pthread_t th;
+};
+
+static void *spin_read(void *p)
+{
+	struct spinreader *r = p;
+	struct uffd_msg msg;
+	ssize_t n;
+
+	while (!r->stop) {
+		n = read(r->fd, &msg, sizeof(msg));
+		if (n == sizeof(msg) && msg.event == UFFD_EVENT_REMOVE)
+			r->events++;
+		else if (n >= 0 || errno != EAGAIN)
+			r->errors++;
+	}
+	return NULL;
+}
+
+/*
+ * Raisers that return the moment their event is read, and then exit,
+ * racing readers that take the events at once: whoever finishes an event
+ * must not touch it afterwards (it lives on the raiser's stack), nor the
+ * raiser's task.  A bounded stress; KASAN and the log scan judge it.
+ */
+TEST_F_TIMEOUT(events, finish_races_raiser_exit, 120)
+{
+	enum { READERS = 2, BATCH = 8, ROUNDS = 150 };
+	struct spinreader r[READERS];
+	pthread_t th[BATCH];
+	int raised = 0, got = 0;
+
+	for (int i = 0; i < READERS; i++) {
+		r[i] = (struct spinreader){ .fd = self->fd };
+		ASSERT_EQ(0, pthread_create(&r[i].th, NULL, spin_read, &r[i]));
+	}
+	for (int round = 0; round < ROUNDS; round++) {
+		for (int i = 0; i < BATCH; i++)
+			ASSERT_EQ(0, pthread_create(&th[i], NULL, raise_remove,
+						    self->area + i * pgsz));
+		for (int i = 0; i < BATCH; i++)
+			pthread_join(th[i], NULL);
+		raised += BATCH;
+	}
+	for (int i = 0; i < READERS; i++) {
+		r[i].stop = true;
+		pthread_join(r[i].th, NULL);
+		EXPECT_EQ(0, r[i].errors);
+		got += r[i].events;
+	}
+	/* Every raiser returned because its event was read, once. */
+	ASSERT_EQ(raised, got);
+}
+
+/* Register a page and fork once; the fork waits for the monitor. */
+static void fork_once(int ufd)
+{
+	char *a = map_anon(pgsz);
+
+	if (!a || do_register(ufd, a, pgsz, UFFDIO_REGISTER_MODE_MISSING, NULL))
+		_exit(1);
+	if (fork() == 0)
+		_exit(0);
+	_exit(2);
+}
+
+/* Make the next fd this process creates fail with EMFILE. */
+static int no_more_fds(struct rlimit *old)
+{
+	struct rlimit rl;
+	int next = dup(2);
+
+	if (next < 0 || close(next) || getrlimit(RLIMIT_NOFILE, old))
+		return -1;
+	rl = *old;
+	rl.rlim_cur = next;
+	return setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+/*
+ * A fork event whose read fails (no fd left for the child) goes back on
+ * the queue, and readers waiting for one are told again: an edge-
+ * triggered epoll waiter sees a second edge.
+ */
+TEST(fork_read_fails_requeued)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLET };
+	struct uffd_msg msg;
+	struct rlimit old;
+	int fd, ep, status;
+	pid_t pid;
+
+	ASSERT_EQ(0, prctl(PR_SET_CHILD_SUBREAPER, 1));
+	pid = spawn_target(UFFD_FEATURE_EVENT_FORK, fork_once, &fd);
+	ASSERT_LE(0, pid);
+	ASSERT_LE(0, fd);
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	ASSERT_LE(0, ep);
+	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev));
+	ASSERT_EQ(1, epoll_wait(ep, &ev, 1, 5000));	/* the fork is queued */
+
+	ASSERT_EQ(0, no_more_fds(&old));
+	ASSERT_EQ(-1, read(fd, &msg, sizeof(msg)));
+	ASSERT_EQ(EMFILE, errno);
+	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &old));
+	ASSERT_EQ(1, epoll_wait(ep, &ev, 1, 5000));	/* put back, told again */
+
+	ASSERT_EQ(1, read_msg(fd, &msg, 5000));
+	ASSERT_EQ(UFFD_EVENT_FORK, msg.event);
+	ASSERT_LE(0, msg.arg.fork.ufd);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(2, WEXITSTATUS(status));
+	while (waitpid(-1, &status, 0) > 0)	/* the grandchild */
+		;
+	close(msg.arg.fork.ufd);
+	close(ep);
+	close(fd);
+}
+
+/* As fork_once, with a slow exit watch to register for the child. */
+static void fork_once_slow_watch(int ufd)
+{
+	if (fragment_address_space(3000))
+		_exit(1);
+	fork_once(ufd);
+}
+
+static long now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000L + ts.tv_nsec / 1000;
+}
+
+struct killer {
+	pid_t pid;
+	long delay_us;
+	long at;		/* when the kill was sent */
+};
+
+static void *kill_after(void *p)
+{
+	struct killer *k = p;
+
+	usleep(k->delay_us);
+	k->at = now_us();
+	kill(k->pid, SIGKILL);
+	return NULL;
+}
+
+/* Reap @pid within @ms; false if it is still there. */
+static bool reaped_within(pid_t pid, int ms)
+{
+	int status;
+
+	for (int i = 0; i < ms; i++) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return true;
+		usleep(1000);
+	}
+	return false;
+}
+
+/*
+ * A forker killed while a reader holds its fork event (registering the
+ * child's exit watch, which takes long here), and the read then fails (no
+ * fd left): the forker must be let go, not left waiting for a read that
+ * may never come.  The first round times a read; the others spread the
+ * kill over that time, so some land while the reader holds the event.
+ */
+TEST_F_TIMEOUT(uffd, killed_forker_failing_reader, 180)
+{
+	enum { ROUNDS = 16 };
+	int fd, status, failed = 0, stuck = 0, during = 0;
+	long read_us = 0, start, end;
+	struct uffd_msg msg;
+	struct rlimit old;
+	struct killer k;
+	pthread_t th;
+
+	ASSERT_EQ(0, prctl(PR_SET_CHILD_SUBREAPER, 1));
+	for (int round = 0; round < ROUNDS; round++) {
+		k.pid = spawn_target(UFFD_FEATURE_EVENT_FORK | UFFD_FEATURE_EVENT_EXIT,
+				     fork_once_slow_watch, &fd);
+		ASSERT_LE(0, k.pid);
+		ASSERT_LE(0, fd);
+		ASSERT_TRUE(msg_queued(fd, 20000));
+		/* Round 0 kills well after the read, to time it. */
+		k.delay_us = round ? read_us * (round - 1) / (ROUNDS - 2) : 1000000;
+		ASSERT_EQ(0, pthread_create(&th, NULL, kill_after, &k));
+		ASSERT_EQ(0, no_more_fds(&old));
+		start = now_us();
+		if (read(fd, &msg, sizeof(msg)) < 0 && errno == EMFILE)
+			failed++;
+		end = now_us();
+		ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &old));
+		pthread_join(th, NULL);
+		if (!round)
+			read_us = end - start;
+		else if (k.at > start && k.at < end)
+			during++;
+		if (!reaped_within(k.pid, 10000)) {
+			stuck++;
+			/* Release it for the next round: read what it waits on. */
+			while (read_msg(fd, &msg, 1000) == 1)
+				if (msg.event == UFFD_EVENT_FORK)
+					close(msg.arg.fork.ufd);
+			waitpid(k.pid, &status, 0);
+		}
+		while (waitpid(-1, &status, WNOHANG) > 0)
+			;
+		close(fd);
+	}
+	TH_LOG("a failing read took %ld us; %d rounds, %d failed reads, %d kills during a read, %d forkers stuck",
+	       read_us, ROUNDS, failed, during, stuck);
+	ASSERT_EQ(0, stuck);
+}
+
+/*
+ * An event read into a bad buffer is not lost: read() fails with EFAULT,
+ * the raiser still waits, and the next read gets the event.  A buffer
+ * that is merely not resident yet is faulted in.
+ */
+TEST_F(events, bad_buffer_keeps_event)
+{
+	struct madv m = { self->area, pgsz, MADV_DONTNEED };
+	char *fresh = map_anon(pgsz);
+	struct uffd_msg *msg = (struct uffd_msg *)fresh;
+	struct job j;
+
+	ASSERT_NE(NULL, fresh);
+	ASSERT_EQ(0, job_start(&j, do_madvise, &m));
+	ASSERT_TRUE(msg_queued(self->fd, 5000));
+	ASSERT_EQ(-1, read(self->fd, bad_buffer(), sizeof(*msg)));
+	ASSERT_EQ(EFAULT, errno);
+	usleep(50000);
+	ASSERT_EQ(0, j.done);			/* still waiting for us */
+	ASSERT_TRUE(msg_queued(self->fd, 0));
+	/* Never touched: not resident until the kernel faults it in. */
+	ASSERT_EQ(sizeof(*msg), read(self->fd, fresh, sizeof(*msg)));
+	ASSERT_EQ(UFFD_EVENT_REMOVE, msg->event);
+	ASSERT_EQ((unsigned long)self->area, msg->arg.remove.start);
+	pthread_join(j.th, NULL);
+	ASSERT_EQ(0, j.ret);
+	munmap(fresh, pgsz);
+}
+
+/* The lowest fd number free in this process. */
+static int lowest_free_fd(void)
+{
+	int fd = dup(2);
+
+	close(fd);
+	return fd;
+}
+
+/*
+ * The same for a fork event, whose fd is made in the reading process:
+ * a failed read installs nothing, and the next one hands the fd over.
+ */
+TEST(fork_bad_buffer_keeps_event)
+{
+	struct uffd_msg msg;
+	int fd, status, before;
+	void *bad;
+	pid_t pid;
+
+	ASSERT_EQ(0, prctl(PR_SET_CHILD_SUBREAPER, 1));
+	pid = spawn_target(UFFD_FEATURE_EVENT_FORK, fork_once, &fd);
+	ASSERT_LE(0, pid);
+	ASSERT_LE(0, fd);
+	ASSERT_TRUE(msg_queued(fd, 5000));
+	bad = bad_buffer();
+	before = lowest_free_fd();
+	ASSERT_EQ(-1, read(fd, bad, sizeof(msg)));
+	ASSERT_EQ(EFAULT, errno);
+	ASSERT_EQ(before, lowest_free_fd());	/* no fd left behind */
+	ASSERT_EQ(0, waitpid(pid, &status, WNOHANG));	/* still forking */
+	ASSERT_EQ(1, read_msg(fd, &msg, 5000));
+	ASSERT_EQ(UFFD_EVENT_FORK, msg.event);
+	ASSERT_EQ(before, msg.arg.fork.ufd);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(2, WEXITSTATUS(status));
+	while (waitpid(-1, &status, 0) > 0)
+		;
+	close(msg.arg.fork.ufd);
 	close(fd);
 }
 

@@ -54,6 +54,67 @@ TEST_F(uffd, copy_errors)
 	munmap(src, 4 * pgsz);
 }
 
+/*
+ * COPY's source is judged as upstream judges it: whole pages inside an
+ * address space the size of the target's, or EINVAL before anything is
+ * tried (the struct is left alone).  Inside it, a source nobody mapped
+ * is a fault.
+ */
+TEST_F(uffd, copy_source_range)
+{
+	char *a = self->area;
+	__s64 res;
+
+	ASSERT_EQ(0, do_register(self->fd, a, 8 * pgsz,
+				 UFFDIO_REGISTER_MODE_MISSING, NULL));
+	ASSERT_EQ(-1, do_copy(self->fd, a, (void *)(1UL << 62), pgsz, 0, &res));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(0x5a5a, res);
+#ifdef __x86_64__
+	/* Running off the end of the 47-bit user address space. */
+	ASSERT_EQ(-1, do_copy(self->fd, a, (void *)((1UL << 47) - 2 * pgsz),
+			      2 * pgsz, 0, &res));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(0x5a5a, res);
+#endif
+	ASSERT_EQ(-1, do_copy(self->fd, a, (void *)pgsz, pgsz, 0, &res));
+	ASSERT_EQ(EFAULT, errno);
+	ASSERT_EQ(-EFAULT, res);
+}
+
+/* A private mapping of a file is filled no further than the file goes. */
+TEST_F(uffd, private_file_past_eof)
+{
+	int memfd = memfd_create("uffd-eof", 0);
+	char src[4096] __attribute__((aligned(4096)));
+	char *p;
+	__s64 res;
+
+	ASSERT_LE(pgsz, sizeof(src));
+	memset(src, 0x6b, pgsz);
+	ASSERT_LE(0, memfd);
+	ASSERT_EQ(0, ftruncate(memfd, pgsz));
+	p = mmap(NULL, 4 * pgsz, PROT_READ | PROT_WRITE, MAP_PRIVATE, memfd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(0, do_register(self->fd, p, 4 * pgsz,
+				 UFFDIO_REGISTER_MODE_MISSING, NULL));
+	ASSERT_EQ(-1, do_copy(self->fd, p + 2 * pgsz, src, pgsz, 0, &res));
+	ASSERT_EQ(EFAULT, errno);
+	ASSERT_EQ(-EFAULT, res);
+	ASSERT_EQ(-1, do_zeropage(self->fd, p + pgsz, pgsz, 0, &res));
+	ASSERT_EQ(EFAULT, errno);
+	ASSERT_EQ(-EFAULT, res);
+	/* Inside the file, both work; a COPY stops at the end. */
+	ASSERT_EQ(0, do_zeropage(self->fd, p, pgsz, 0, NULL));
+	ASSERT_EQ(0, ftruncate(memfd, 2 * pgsz));
+	ASSERT_EQ(-1, do_copy(self->fd, p + pgsz, src, 2 * pgsz, 0, &res));
+	ASSERT_EQ(EAGAIN, errno);
+	ASSERT_EQ(pgsz, res);
+	ASSERT_EQ(0x6b, p[pgsz + 9]);
+	munmap(p, 4 * pgsz);
+	close(memfd);
+}
+
 TEST_F(uffd, copy_integrity)
 {
 	char *a = self->area, *src = map_anon(self->len);
@@ -258,6 +319,154 @@ TEST_F_TIMEOUT(uffd, hugetlb, 60)
 	ASSERT_EQ(EEXIST, errno);
 	ASSERT_EQ(0, do_unregister(self->fd, a, len));
 	munmap(a, len);
+}
+
+/*
+ * A fault on hugetlbfs is reported at its huge page, the unit the
+ * monitor fills and wakes (with EXACT_ADDRESS, at the exact address).
+ */
+TEST_F_TIMEOUT(uffd, hugetlb_fault_address, 60)
+{
+	size_t hsz = huge_page_size(), off;
+	struct uffd_msg msg;
+	struct toucher t;
+	char *a, *src;
+	pthread_t th;
+	int xfd;
+
+	if (!hsz)
+		SKIP(return, "no hugetlbfs");
+	a = mmap(NULL, hsz, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+	if (a == MAP_FAILED)
+		SKIP(return, "no huge pages reserved");
+	src = aligned_alloc(pgsz, hsz);
+	ASSERT_NE(NULL, src);
+	memset(src, 0x33, hsz);
+	off = hsz / 2 + 123;		/* well inside the huge page */
+	ASSERT_EQ(0, do_register(self->fd, a, hsz, UFFDIO_REGISTER_MODE_MISSING,
+				 NULL));
+	t = (struct toucher){ .addr = a + off, .write = true };
+	ASSERT_EQ(0, pthread_create(&th, NULL, toucher_main, &t));
+	ASSERT_EQ(1, read_msg(self->fd, &msg, 5000));
+	ASSERT_EQ((unsigned long)a, msg.arg.pagefault.address);
+	/* Waking the page reported wakes the thread: it faults again. */
+	ASSERT_EQ(0, do_wake(self->fd, (void *)(unsigned long)
+			     msg.arg.pagefault.address, pgsz));
+	ASSERT_EQ(1, read_msg(self->fd, &msg, 5000));
+	ASSERT_EQ((unsigned long)a, msg.arg.pagefault.address);
+	/* And a huge-page COPY there resolves it. */
+	ASSERT_EQ(0, do_copy(self->fd, (void *)(unsigned long)
+			     msg.arg.pagefault.address, src, hsz, 0, NULL));
+	pthread_join(th, NULL);
+	ASSERT_EQ(7, a[off]);
+	ASSERT_EQ(0x33, a[hsz - 1]);
+	munmap(a, hsz);
+
+	a = mmap(NULL, hsz, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+	ASSERT_NE(MAP_FAILED, a);
+	xfd = new_uffd(false, UFFD_FEATURE_EXACT_ADDRESS);
+	ASSERT_LE(0, xfd);
+	ASSERT_EQ(0, do_register(xfd, a, hsz, UFFDIO_REGISTER_MODE_MISSING, NULL));
+	t = (struct toucher){ .addr = a + off };
+	ASSERT_EQ(0, pthread_create(&th, NULL, toucher_main, &t));
+	ASSERT_EQ(1, read_msg(xfd, &msg, 5000));
+	ASSERT_EQ((unsigned long)a + off, msg.arg.pagefault.address);
+	/* A wake matches the address reported, as upstream's does. */
+	ASSERT_EQ(0, do_wake(xfd, a + (off & ~(pgsz - 1)), pgsz));
+	ASSERT_EQ(1, read_msg(xfd, &msg, 5000));
+	ASSERT_EQ((unsigned long)a + off, msg.arg.pagefault.address);
+	ASSERT_EQ(0, do_copy(xfd, a, src, hsz, 0, NULL));
+	pthread_join(th, NULL);
+	ASSERT_EQ(0x33, t.value);
+	close(xfd);
+	munmap(a, hsz);
+	free(src);
+}
+
+#ifndef MPOL_MF_MOVE
+#define MPOL_MF_MOVE	(1 << 1)
+#endif
+
+/* Move one page between NUMA nodes 0 and 1 until told to stop. */
+struct mover {
+	char *addr;
+	volatile bool stop;
+	int moves;
+};
+
+static void *mover_main(void *p)
+{
+	struct mover *m = p;
+	void *pages[1] = { m->addr };
+	int node = 1, status;
+
+	while (!m->stop) {
+		if (!syscall(SYS_move_pages, 0, 1, pages, &node, &status,
+			     MPOL_MF_MOVE) && status == node)
+			m->moves++;
+		node ^= 1;
+	}
+	return NULL;
+}
+
+/* AnonHugePages of this process, in kB. */
+static long anon_huge_kb(void)
+{
+	FILE *f = fopen("/proc/self/smaps_rollup", "r");
+	char line[128];
+	long kb = -1;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "AnonHugePages: %ld kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb;
+}
+
+/*
+ * A transparent huge page under migration is a non-present PMD: the
+ * address is populated all the same, and COPY says EEXIST (which
+ * monitors take as benign), never EFAULT.
+ */
+TEST_F_TIMEOUT(uffd, thp_migrating_is_populated, 60)
+{
+	size_t len = 2UL << 20;
+	char *raw = map_anon(2 * len), *a, src[4096] __attribute__((aligned(4096)));
+	struct mover m;
+	pthread_t th;
+	int eexist = 0, other = 0, last = 0;
+
+	ASSERT_NE(NULL, raw);
+	ASSERT_LE(pgsz, sizeof(src));
+	if (access("/sys/devices/system/node/node1", F_OK))
+		SKIP(return, "needs two NUMA nodes (numa=fake=2)");
+	a = (char *)(((unsigned long)raw + len - 1) & ~(len - 1));
+	madvise(a, len, MADV_HUGEPAGE);
+	memset(a, 1, len);
+	if (anon_huge_kb() < (long)(len >> 10))
+		SKIP(return, "no transparent huge page");
+	ASSERT_EQ(0, do_register(self->fd, a, len, UFFDIO_REGISTER_MODE_MISSING,
+				 NULL));
+	m = (struct mover){ .addr = a };
+	ASSERT_EQ(0, pthread_create(&th, NULL, mover_main, &m));
+	for (int i = 0; i < 20000 && m.moves < 40; i++) {
+		if (!do_copy(self->fd, a + (i % 512) * pgsz, src, pgsz, 0, NULL))
+			other++;	/* nothing may be filled: it is all there */
+		else if (errno == EEXIST)
+			eexist++;
+		else
+			other++, last = errno;
+	}
+	m.stop = true;
+	pthread_join(th, NULL);
+	TH_LOG("%d migrations, %d EEXIST, %d otherwise (last errno %d)",
+	       m.moves, eexist, other, last);
+	ASSERT_LT(0, m.moves);
+	ASSERT_EQ(0, other);
+	munmap(raw, 2 * len);
 }
 
 TEST_HARNESS_MAIN

@@ -26,11 +26,14 @@
 #include <string.h>
 #include <unistd.h>
 #include <linux/userfaultfd.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 
 #include "../kselftest_harness.h"
@@ -435,6 +438,32 @@ FIXTURE_TEARDOWN(uffd)
 {
 	close(self->fd);
 	munmap(self->area, self->len);
+}
+
+/* A buffer nobody may write to: reads into it fail with EFAULT. */
+static inline void *bad_buffer(void)
+{
+	void *p = mmap(NULL, pgsz, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/*
+ * Split the address space into @nvmas more VMAs (alternating protection
+ * keeps them from merging): registering an exit watch, which takes the
+ * lock of every VMA, then takes long enough to be interrupted or raced.
+ */
+static inline int fragment_address_space(int nvmas)
+{
+	char *p = mmap(NULL, 2 * nvmas * pgsz, PROT_READ,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return -1;
+	for (int i = 0; i < nvmas; i++)
+		if (mprotect(p + 2 * i * pgsz, pgsz, PROT_READ | PROT_WRITE))
+			return -1;
+	return 0;
 }
 
 #endif /* UFFD_TEST_H */
