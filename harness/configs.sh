@@ -12,7 +12,7 @@
 "$TOP/harness/tree.sh"
 SRC=$TREE
 OUT=$BUILD/configs
-OURS='(fs/userfaultfd\.c|mm/userfaultfd\.c|include/linux/userfaultfd_k\.h)'
+OURS='(fs/userfaultfd/|mm/userfaultfd\.c|include/linux/userfaultfd_k\.h)'
 
 # name: the options set on top of tinyconfig (=n means "is not set").
 # Every configuration is 64-bit x86 with an MMU; USERFAULTFD selects
@@ -103,7 +103,7 @@ while read -r name opts; do
 	warn=$(grep -E "$OURS.*warning:" "$obj/build.log" || true)
 	# W=1 on our objects: they are rebuilt with the extra warnings.
 	if grep -q '^CONFIG_USERFAULTFD=y' "$obj/.config"; then
-		make -s -C "$SRC" O="$obj" W=1 fs/userfaultfd.o mm/userfaultfd.o \
+		make -s -C "$SRC" O="$obj" W=1 fs/userfaultfd/ mm/userfaultfd.o \
 			>"$obj/w1.log" 2>&1 || warn="$warn W=1 build failed"
 		warn="$warn$(grep -E "$OURS.*warning:" "$obj/w1.log" || true)"
 	fi

@@ -12,7 +12,12 @@ KERNEL_TARBALL=/usr/src/linux-source-6.12.tar.xz
 
 # The files this repository owns inside the kernel tree.
 OVERLAY_FILES="
-fs/userfaultfd.c
+fs/userfaultfd/Makefile
+fs/userfaultfd/internal.h
+fs/userfaultfd/file.c
+fs/userfaultfd/fault.c
+fs/userfaultfd/event.c
+fs/userfaultfd/ioctl.c
 mm/userfaultfd.c
 include/linux/userfaultfd_k.h
 include/uapi/linux/userfaultfd.h
@@ -24,6 +29,16 @@ tools/testing/selftests/vm/uffd-events.c
 tools/testing/selftests/vm/Makefile
 tools/testing/selftests/vm/config
 "
+
+# Upstream files our overlay replaces (fs/userfaultfd/ replaces
+# fs/userfaultfd.c, patches/0003): gone from the tree we build.
+OVERLAY_REPLACES="
+fs/userfaultfd.c
+"
+
+# Our C files, for the checkers.
+OUR_C_FILES="fs/userfaultfd/file.c fs/userfaultfd/fault.c fs/userfaultfd/event.c
+fs/userfaultfd/ioctl.c mm/userfaultfd.c"
 
 say() { printf '[uffd] %s\n' "$*" >&2; }
 die() { printf '[uffd] error: %s\n' "$*" >&2; exit 1; }

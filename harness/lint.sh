@@ -5,7 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 
 SRC=$(base_tree)
-C_FILES="fs/userfaultfd.c mm/userfaultfd.c"
+C_FILES=$OUR_C_FILES
 case "${1:-}" in
 checkpatch)
 	# Errors fail; warnings are shown, to be justified or fixed.
@@ -29,7 +29,7 @@ checkpatch)
 	# kernel-doc on every documented function, with Return: where due.
 	# shellcheck disable=SC2086
 	out=$(cd "$TOP" && "$SRC/scripts/kernel-doc" -none -Wall $C_FILES \
-		include/linux/userfaultfd_k.h 2>&1)
+		include/linux/userfaultfd_k.h fs/userfaultfd/internal.h 2>&1)
 	[ -n "$out" ] && { printf '%s\n' "$out"; errors=$((errors + 1)); }
 	[ "$errors" = 0 ]
 	;;

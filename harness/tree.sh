@@ -28,6 +28,9 @@ if [ "$(cat "$TREE/.uffd-series" 2>/dev/null)" != "$series_id" ]; then
 	echo "$series_id" > "$TREE/.uffd-series"
 fi
 
+for f in $OVERLAY_REPLACES; do
+	rm -f "$TREE/$f"
+done
 for f in $OVERLAY_FILES; do
 	if ! cmp -s "$TOP/$f" "$TREE/$f"; then
 		mkdir -p "$(dirname "$TREE/$f")"

@@ -1,13 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The memory side of userfaultfd: which VMAs can be
- * registered, changing their registration, and filling their page tables
- * for UFFDIO_COPY and UFFDIO_ZEROPAGE.
+ * registered, changing their registration, the fault path's last look at
+ * the page tables, and filling page tables for UFFDIO_COPY and
+ * UFFDIO_ZEROPAGE.
  *
  * Registration lives in the VMA: the VM_UFFD_* bits in vm_flags and the
  * context in vm_userfaultfd_ctx, both changed only under mmap_lock held
- * for write (and the VMA write lock).  Fills hold mmap_lock for read and
- * the page-table lock of the PTE they install.
+ * for write (and the VMA write lock).  Fills hold mmap_lock for read, the
+ * context's fill gate for read, and the page-table lock of the PTE they
+ * install.
+ *
+ * The kinds of memory differ only behind struct uffd_mem_kind, at the end
+ * of this file.  Calls go one way: the file side (fs/userfaultfd/) calls
+ * in here, and nothing here calls back into it.
  *
  * See Documentation/vm/userfaultfd.txt.
  */
@@ -25,30 +31,26 @@
 #include <asm/tlbflush.h>
 #include "internal.h"
 
-/**
- * uffd_vma_supported - can @vma be registered with a userfaultfd?
- * @vma: the VMA
- *
- * Anonymous memory, shmem (shared or private mappings) and hugetlbfs are
- * provided; other files and special mappings are refused.  So are shadow
- * stacks: a fill would write user-chosen return addresses into one
- * through an ordinary writable PTE.  hugetlbfs mappings carry
- * VM_DONTEXPAND, which is what VM_SPECIAL means for them.
- *
- * Return: true if it can.
+/*
+ * What differs between the kinds of memory userfaultfd serves.  Shared
+ * code asks the kind of the VMA; a new operation is a new member here,
+ * not a test of the memory type in a shared path.
  */
-bool uffd_vma_supported(struct vm_area_struct *vma)
-{
-	if (vma->vm_flags & (VM_DROPPABLE | VM_SHADOW_STACK))
-		return false;
-	if (is_vm_hugetlb_page(vma))
-		return true;
-	if (vma->vm_flags & VM_SPECIAL)
-		return false;
-	if (vma_is_anonymous(vma))
-		return !(vma->vm_flags & VM_SHARED);
-	return vma_is_shmem(vma);
-}
+struct uffd_mem_kind {
+	/* The range ioctls valid on such memory: UFFDIO_REGISTER's answer. */
+	u64 range_ioctls;
+	/*
+	 * Does nothing map @addr yet?  The fault path's last look before it
+	 * sleeps, with the fault's mmap or VMA lock held; may sleep.
+	 */
+	bool (*page_missing)(struct vm_area_struct *vma, unsigned long addr);
+	/* Fill the page at @addr (see "the per-page fillers" below). */
+	int (*fill)(struct vm_area_struct *vma, unsigned long addr,
+		    unsigned long src, uffd_flags_t flags,
+		    struct folio **foliop);
+};
+
+static const struct uffd_mem_kind *uffd_kind(struct vm_area_struct *vma);
 
 /* Point @vma at @ctx in mode @mode (0 and NULL: not registered). */
 static void uffd_vma_set(struct vm_area_struct *vma,
@@ -72,13 +74,13 @@ void uffd_vma_forget(struct vm_area_struct *vma)
 }
 
 /*
- * Check every VMA in [start, end) before anything is changed; note in
- * @huge whether any of them holds huge pages.
+ * Check every VMA in [start, end) before anything is changed; narrow
+ * @ioctls to the range ioctls valid on all of them.
  */
 static int uffd_register_check(struct mm_struct *mm,
 			       struct userfaultfd_ctx *ctx,
 			       unsigned long start, unsigned long end,
-			       bool registering, bool *huge)
+			       bool registering, u64 *ioctls)
 {
 	VMA_ITERATOR(vmi, mm, start);
 	struct vm_area_struct *vma;
@@ -86,16 +88,16 @@ static int uffd_register_check(struct mm_struct *mm,
 	int err = -EINVAL;	/* no VMA at all in the range */
 
 	for_each_vma_range(vmi, vma, end) {
+		const struct uffd_mem_kind *kind = uffd_kind(vma);
 		unsigned long mask = vma_kernel_pagesize(vma) - 1;
 
 		owner = vma->vm_userfaultfd_ctx.ctx;
-		if (!uffd_vma_supported(vma))
+		if (!kind)
 			return -EINVAL;
 		/* A huge page is registered whole or not at all. */
 		if ((max(start, vma->vm_start) | min(end, vma->vm_end)) & mask)
 			return -EINVAL;
-		if (is_vm_hugetlb_page(vma))
-			*huge = true;
+		*ioctls &= kind->range_ioctls;
 		if (WARN_ON_ONCE(!owner != !userfaultfd_armed(vma)))
 			return -EINVAL;
 		if (registering && !(vma->vm_flags & VM_MAYWRITE))
@@ -114,7 +116,7 @@ static int uffd_register_check(struct mm_struct *mm,
  * @start: page-aligned start
  * @end: page-aligned end
  * @mode: the VM_UFFD_* mode to register, or 0 to unregister
- * @huge: set if the range holds hugetlbfs pages (no UFFDIO_ZEROPAGE there)
+ * @ioctls: set to the range ioctls valid on every VMA of the range
  *
  * Holes in the range are skipped; VMAs are split at @start and @end and
  * merged with neighbours where they now match.  Everything is checked
@@ -122,13 +124,13 @@ static int uffd_register_check(struct mm_struct *mm,
  * context registered.
  *
  * Return: 0, -EINVAL if the range holds no VMA, one that cannot be
- * registered, or cuts a huge page, -EPERM for a VMA that may never be written, -EBUSY for a
- * VMA registered with another context, -ENOMEM if a split failed (VMAs
- * before it are already changed).
+ * registered, or cuts a huge page, -EPERM for a VMA that may never be
+ * written, -EBUSY for a VMA registered with another context, -ENOMEM if
+ * a split failed (VMAs before it are already changed).
  */
 int uffd_register_range(struct mm_struct *mm, struct userfaultfd_ctx *ctx,
 			unsigned long start, unsigned long end,
-			unsigned long mode, bool *huge)
+			unsigned long mode, u64 *ioctls)
 {
 	VMA_ITERATOR(vmi, mm, start);
 	struct vm_area_struct *vma, *prev;
@@ -136,8 +138,8 @@ int uffd_register_range(struct mm_struct *mm, struct userfaultfd_ctx *ctx,
 	int err;
 
 	mmap_assert_write_locked(mm);
-	*huge = false;
-	err = uffd_register_check(mm, ctx, start, end, mode, huge);
+	*ioctls = ~0ULL;
+	err = uffd_register_check(mm, ctx, start, end, mode, ioctls);
 	if (err)
 		return err;
 
@@ -203,36 +205,33 @@ static bool uffd_huge_page_missing(struct vm_area_struct *vma,
 				   unsigned long addr)
 {
 #ifdef CONFIG_HUGETLB_PAGE
-	pte_t *ptep = hugetlb_walk(vma, addr, vma_kernel_pagesize(vma));
+	pte_t *ptep;
+	bool none;
 
-	return !ptep || huge_pte_none_mostly(huge_ptep_get(vma->vm_mm, addr,
+	/* Keeps a shared page table from going away under the walk. */
+	hugetlb_vma_lock_read(vma);
+	ptep = hugetlb_walk(vma, addr, vma_kernel_pagesize(vma));
+	none = !ptep || huge_pte_none_mostly(huge_ptep_get(vma->vm_mm, addr,
 							   ptep));
+	hugetlb_vma_unlock_read(vma);
+	return none;
 #else
 	return true;	/* no hugetlbfs VMA can exist */
 #endif
 }
 
-/**
- * uffd_page_missing - does nothing map @addr in @vma yet?
- * @vma: the VMA of a fault; its mmap or VMA lock held, and for hugetlbfs
- *	the hugetlb VMA lock
- * @addr: page-aligned address
- *
- * The last look a fault takes before it sleeps.  A huge page, a
+/*
+ * Nothing maps @addr yet in a VMA of PTE-mapped memory.  A huge page, a
  * migration entry or a swapped-out page count as present, as does a page
- * table that changed under us (the fault simply retries).  Registered
- * VMAs never hold PUD-sized mappings other than hugetlbfs ones.
- *
- * Return: true if the fault has to wait for the monitor.
+ * table that changed under us (the fault simply retries).  Such VMAs
+ * never hold PUD-sized mappings.
  */
-bool uffd_page_missing(struct vm_area_struct *vma, unsigned long addr)
+static bool uffd_pte_missing(struct vm_area_struct *vma, unsigned long addr)
 {
 	pmd_t *pmd, pmdval;
 	pte_t *pte;
 	bool none;
 
-	if (is_vm_hugetlb_page(vma))
-		return uffd_huge_page_missing(vma, addr);
 	pmd = mm_find_pmd(vma->vm_mm, addr);
 	if (!pmd)
 		return true;
@@ -247,6 +246,22 @@ bool uffd_page_missing(struct vm_area_struct *vma, unsigned long addr)
 	none = pte_none(ptep_get(pte));
 	pte_unmap(pte);
 	return none;
+}
+
+/**
+ * uffd_page_missing - does nothing map @addr in @vma yet?
+ * @vma: the registered VMA of a fault; its mmap or VMA lock held
+ * @addr: the fault's address, aligned to the VMA's page size
+ *
+ * The last look a fault takes before it sleeps.  May sleep.
+ *
+ * Return: true if the fault has to wait for the monitor.
+ */
+bool uffd_page_missing(struct vm_area_struct *vma, unsigned long addr)
+{
+	const struct uffd_mem_kind *kind = uffd_kind(vma);
+
+	return !kind || kind->page_missing(vma, addr);
 }
 
 /* ---- filling page tables ---------------------------------------------- */
@@ -578,12 +593,13 @@ static int uffd_fill_hugetlb(struct vm_area_struct *vma, unsigned long addr,
 
 /*
  * The registered VMA that must hold all of [start, start + len), and the
- * filler for it.
+ * kind of memory it is.
  */
 static struct vm_area_struct *uffd_fill_vma(struct mm_struct *mm,
 					    struct userfaultfd_ctx *ctx,
 					    unsigned long start,
-					    unsigned long len)
+					    unsigned long len,
+					    const struct uffd_mem_kind **kind)
 {
 	struct vm_area_struct *vma;
 
@@ -591,27 +607,32 @@ static struct vm_area_struct *uffd_fill_vma(struct mm_struct *mm,
 	vma = vma_lookup(mm, start);
 	if (!vma || len > vma->vm_end - start)
 		return NULL;
-	if (vma->vm_userfaultfd_ctx.ctx != ctx || !uffd_vma_supported(vma))
+	if (vma->vm_userfaultfd_ctx.ctx != ctx)
 		return NULL;
-	return vma;
+	*kind = uffd_kind(vma);
+	return *kind ? vma : NULL;
 }
 
-typedef int (*uffd_filler_t)(struct vm_area_struct *vma, unsigned long addr,
-			     unsigned long src, uffd_flags_t flags,
-			     struct folio **foliop);
-
-static uffd_filler_t uffd_filler(struct vm_area_struct *vma)
+/* Enter the gate: -EAGAIN while a layout change is not yet read. */
+static int uffd_gate_enter(struct uffd_fill_gate *gate)
 {
-	if (is_vm_hugetlb_page(vma))
-		return uffd_fill_hugetlb;
-	if (vma_is_shmem(vma) && (vma->vm_flags & VM_SHARED))
-		return uffd_fill_shmem;
-	return uffd_fill_private;
+	down_read(&gate->lock);
+	if (atomic_read(&gate->changing)) {
+		up_read(&gate->lock);
+		return -EAGAIN;
+	}
+	return 0;
+}
+
+static void uffd_gate_leave(struct uffd_fill_gate *gate)
+{
+	up_read(&gate->lock);
 }
 
 /**
  * uffd_fill_range - fill [dst, dst + len) for UFFDIO_COPY or ZEROPAGE
  * @ctx: the context the range must be registered with
+ * @gate: its fill gate: no fill while a layout change is not yet read
  * @mm: its address space, pinned by the caller
  * @dst: page-aligned destination
  * @src: source in the caller's memory (COPY only)
@@ -629,13 +650,14 @@ static uffd_filler_t uffd_filler(struct vm_area_struct *vma)
  * page), -EAGAIN (a layout change is not yet read), -EFAULT, -ENOMEM,
  * -EINTR (fatal signal).
  */
-ssize_t uffd_fill_range(struct userfaultfd_ctx *ctx, struct mm_struct *mm,
-			unsigned long dst, unsigned long src,
-			unsigned long len, uffd_flags_t flags)
+ssize_t uffd_fill_range(struct userfaultfd_ctx *ctx, struct uffd_fill_gate *gate,
+			struct mm_struct *mm, unsigned long dst,
+			unsigned long src, unsigned long len,
+			uffd_flags_t flags)
 {
 	bool copy = uffd_flags_mode_is(flags, MFILL_ATOMIC_COPY);
 	struct folio *folio = NULL;	/* filled outside the locks */
-	uffd_filler_t fill, folio_for = NULL;
+	const struct uffd_mem_kind *kind, *folio_for = NULL;
 	unsigned long folio_step = 0;	/* the page size it was made for */
 	struct vm_area_struct *vma;
 	unsigned long done = 0, step;
@@ -645,14 +667,13 @@ ssize_t uffd_fill_range(struct userfaultfd_ctx *ctx, struct mm_struct *mm,
 		return -EINVAL;
 relock:
 	mmap_read_lock(mm);
-	err = userfaultfd_fill_begin(ctx);
+	err = uffd_gate_enter(gate);
 	if (err)
 		goto unlock_mm;
 	err = -ENOENT;
-	vma = uffd_fill_vma(mm, ctx, dst + done, len - done);
+	vma = uffd_fill_vma(mm, ctx, dst + done, len - done, &kind);
 	if (!vma)
 		goto unlock;
-	fill = uffd_filler(vma);
 	step = vma_kernel_pagesize(vma);
 	err = -EINVAL;
 	if ((dst + done) & (step - 1) || (len - done) & (step - 1))
@@ -665,18 +686,18 @@ relock:
 	 * prepared for another kind of memory, or another page size, is of
 	 * no use here.
 	 */
-	if (folio && (folio_for != fill || folio_step != step)) {
+	if (folio && (folio_for != kind || folio_step != step)) {
 		folio_put(folio);
 		folio = NULL;
 	}
 
 	while (done < len) {
-		err = fill(vma, dst + done, src + done, flags, &folio);
+		err = kind->fill(vma, dst + done, src + done, flags, &folio);
 		if (err == -ENOENT && folio) {
 			/* The source is not resident: read it unlocked. */
-			userfaultfd_fill_end(ctx);
+			uffd_gate_leave(gate);
 			mmap_read_unlock(mm);
-			folio_for = fill;
+			folio_for = kind;
 			folio_step = step;
 			err = uffd_copy_folio(folio, src + done, true);
 			if (err)
@@ -693,11 +714,58 @@ relock:
 		cond_resched();
 	}
 unlock:
-	userfaultfd_fill_end(ctx);
+	uffd_gate_leave(gate);
 unlock_mm:
 	mmap_read_unlock(mm);
 out:
 	if (folio)
 		folio_put(folio);
 	return done ? done : err;
+}
+
+/* ---- the kinds of memory ----------------------------------------------- */
+
+#define UFFD_IOCTLS_BASIC	(BIT_ULL(_UFFDIO_WAKE) | BIT_ULL(_UFFDIO_COPY))
+
+/* Anonymous memory, and private mappings of shmem: anonymous pages. */
+static const struct uffd_mem_kind uffd_private = {
+	.range_ioctls	= UFFD_IOCTLS_BASIC | BIT_ULL(_UFFDIO_ZEROPAGE),
+	.page_missing	= uffd_pte_missing,
+	.fill		= uffd_fill_private,
+};
+
+/* Shared mappings of shmem: pages in the page cache. */
+static const struct uffd_mem_kind uffd_shmem = {
+	.range_ioctls	= UFFD_IOCTLS_BASIC | BIT_ULL(_UFFDIO_ZEROPAGE),
+	.page_missing	= uffd_pte_missing,
+	.fill		= uffd_fill_shmem,
+};
+
+/* hugetlbfs, shared or private: whole huge pages, and no zero page. */
+static const struct uffd_mem_kind uffd_hugetlb = {
+	.range_ioctls	= UFFD_IOCTLS_BASIC,
+	.page_missing	= uffd_huge_page_missing,
+	.fill		= uffd_fill_hugetlb,
+};
+
+/*
+ * The kind of memory @vma is, or NULL if it cannot be registered: other
+ * files, special mappings, droppable memory, and shadow stacks (a fill
+ * would write user-chosen return addresses into one through an ordinary
+ * writable PTE).  hugetlbfs mappings carry VM_DONTEXPAND, which is all
+ * VM_SPECIAL means for them.
+ */
+static const struct uffd_mem_kind *uffd_kind(struct vm_area_struct *vma)
+{
+	if (vma->vm_flags & (VM_DROPPABLE | VM_SHADOW_STACK))
+		return NULL;
+	if (is_vm_hugetlb_page(vma))
+		return &uffd_hugetlb;
+	if (vma->vm_flags & VM_SPECIAL)
+		return NULL;
+	if (vma_is_anonymous(vma))
+		return vma->vm_flags & VM_SHARED ? NULL : &uffd_private;
+	if (!vma_is_shmem(vma))
+		return NULL;
+	return vma->vm_flags & VM_SHARED ? &uffd_shmem : &uffd_private;
 }

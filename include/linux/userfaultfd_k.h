@@ -2,7 +2,7 @@
 /*
  * userfaultfd: what the rest of the kernel sees of it.
  *
- * The context (struct userfaultfd_ctx) is private to fs/userfaultfd.c; a
+ * The context (struct userfaultfd_ctx) is private to fs/userfaultfd/; a
  * VMA registered with a context points at it from vm_userfaultfd_ctx and
  * carries the VM_UFFD_* mode bits in vm_flags.  The hooks below are what
  * the fault, fork, mremap, madvise and munmap paths call.  Modes and
@@ -166,19 +166,39 @@ int userfaultfd_unmap_prep(struct vm_area_struct *vma, unsigned long start,
 			   unsigned long end, struct list_head *uf);
 void userfaultfd_unmap_complete(struct mm_struct *mm, struct list_head *uf);
 
-/* Between fs/userfaultfd.c and mm/userfaultfd.c. */
-int userfaultfd_fill_begin(struct userfaultfd_ctx *ctx);
-void userfaultfd_fill_end(struct userfaultfd_ctx *ctx);
-bool uffd_vma_supported(struct vm_area_struct *vma);
+/*
+ * Between the file side (fs/userfaultfd/) and the memory side
+ * (mm/userfaultfd.c).  The file side calls these; the memory side never
+ * calls back.
+ */
+
+/**
+ * struct uffd_fill_gate - keeps fills and layout changes apart
+ * @lock: fills hold it for read while they change page tables; raising
+ *	@changing takes it for write, so it waits for the fills in flight.
+ *	Nests inside mmap_lock.
+ * @changing: layout changes (fork, mremap, remove, unmap) the monitor
+ *	has not read yet; fills fail with -EAGAIN while it is not zero, so
+ *	the monitor never fills a page that is about to move or go.
+ *
+ * Part of a context; the file side raises and lowers @changing and hands
+ * the gate to uffd_fill_range() with each fill.
+ */
+struct uffd_fill_gate {
+	struct rw_semaphore lock;
+	atomic_t changing;
+};
+
 bool uffd_page_missing(struct vm_area_struct *vma, unsigned long addr);
 int uffd_register_range(struct mm_struct *mm, struct userfaultfd_ctx *ctx,
 			unsigned long start, unsigned long end,
-			unsigned long mode, bool *huge);
+			unsigned long mode, u64 *ioctls);
 void uffd_unregister_ctx(struct mm_struct *mm, struct userfaultfd_ctx *ctx);
 void uffd_vma_forget(struct vm_area_struct *vma);
-ssize_t uffd_fill_range(struct userfaultfd_ctx *ctx, struct mm_struct *mm,
-			unsigned long dst, unsigned long src,
-			unsigned long len, uffd_flags_t flags);
+ssize_t uffd_fill_range(struct userfaultfd_ctx *ctx, struct uffd_fill_gate *gate,
+			struct mm_struct *mm, unsigned long dst,
+			unsigned long src, unsigned long len,
+			uffd_flags_t flags);
 
 /* Used by shmem's and hugetlbfs' fill helpers, and by huge_memory.c. */
 int mfill_atomic_install_pte(pmd_t *dst_pmd, struct vm_area_struct *dst_vma,

@@ -733,6 +733,73 @@ TEST(exit_event)
 	close(fd);
 }
 
+static int go_pipe[2];
+
+/* Exit once told to. */
+static void exit_when_told(int ufd)
+{
+	char b;
+
+	_exit(read(go_pipe[0], &b, 1) == 1 ? 0 : 1);
+}
+
+struct exclusive_waiter {
+	int ep;
+	volatile int woken;
+	pthread_t th;
+};
+
+static void *wait_exclusive(void *p)
+{
+	struct exclusive_waiter *w = p;
+	struct epoll_event ev;
+
+	if (epoll_wait(w->ep, &ev, 1, 20000) == 1)
+		w->woken = 1;
+	return NULL;
+}
+
+/*
+ * End of file is news for every poller: of EPOLLEXCLUSIVE waiters, the
+ * exit message wakes one, and once it is read, all the others are told.
+ */
+TEST(exit_wakes_every_poller)
+{
+	enum { WAITERS = 3 };
+	struct exclusive_waiter w[WAITERS];
+	struct uffd_msg msg;
+	int fd, status, woken = 0;
+	pid_t pid;
+
+	ASSERT_EQ(0, pipe(go_pipe));
+	pid = spawn_target(UFFD_FEATURE_EVENT_EXIT, exit_when_told, &fd);
+	ASSERT_LE(0, pid);
+	ASSERT_LE(0, fd);
+	for (int i = 0; i < WAITERS; i++) {
+		struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE };
+
+		w[i] = (struct exclusive_waiter){ .ep = epoll_create1(0) };
+		ASSERT_LE(0, w[i].ep);
+		ASSERT_EQ(0, epoll_ctl(w[i].ep, EPOLL_CTL_ADD, fd, &ev));
+		ASSERT_EQ(0, pthread_create(&w[i].th, NULL, wait_exclusive, &w[i]));
+	}
+	usleep(100000);			/* all asleep in epoll_wait() */
+	ASSERT_EQ(1, write(go_pipe[1], "x", 1));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_EQ(1, read_msg(fd, &msg, 5000));
+	ASSERT_EQ(UFFD_EVENT_EXIT, msg.event);
+	for (int i = 0; i < WAITERS; i++) {
+		wait_done(&w[i].woken, 5000);
+		woken += w[i].woken;
+	}
+	ASSERT_EQ(WAITERS, woken);
+	for (int i = 0; i < WAITERS; i++) {
+		pthread_join(w[i].th, NULL);
+		close(w[i].ep);
+	}
+	close(fd);
+}
+
 /* The grandchild writes here if it ever runs. */
 static int ran_pipe[2];
 

@@ -1,0 +1,369 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The userfaultfd file: contexts and their lifetime, read, poll, release
+ * and fdinfo, and creating userfaultfds (the syscall, /dev/userfaultfd,
+ * vm.unprivileged_userfaultfd).
+ *
+ * See Documentation/vm/userfaultfd.txt for the design and its lifetimes.
+ */
+
+#include <linux/anon_inodes.h>
+#include <linux/file.h>
+#include <linux/init.h>
+#include <linux/miscdevice.h>
+#include <linux/mm.h>
+#include <linux/poll.h>
+#include <linux/sched/mm.h>
+#include <linux/security.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/syscalls.h>
+#include <linux/sysctl.h>
+#include <linux/uio.h>
+#include "internal.h"
+
+static int sysctl_unprivileged_userfaultfd __read_mostly;
+
+static struct kmem_cache *uffd_ctx_cache __ro_after_init;
+
+/**
+ * uffd_ctx_put - drop a reference to @ctx, freeing it with the last
+ * @ctx: the context
+ */
+void uffd_ctx_put(struct userfaultfd_ctx *ctx)
+{
+	if (!refcount_dec_and_test(&ctx->refs))
+		return;
+	WARN_ON_ONCE(!RB_EMPTY_ROOT(&ctx->faults));
+	WARN_ON_ONCE(!list_empty(&ctx->pending));
+	WARN_ON_ONCE(!list_empty(&ctx->forks));
+	mmdrop(ctx->mm);
+	kmem_cache_free(uffd_ctx_cache, ctx);
+}
+
+/* ---- the file ------------------------------------------------------------ */
+
+/*
+ * Take the oldest message, if there is one, into @msg.  A fault read
+ * stays parked (in the tree only): there is nothing to hold, and a wake
+ * may end it at any time.  An event is held (READING) until the reader
+ * has delivered it, and returned in @evp; its raiser waits meanwhile.
+ *
+ * Return: true if a message was taken.
+ */
+static bool uffd_take_msg(struct userfaultfd_ctx *ctx, struct uffd_msg *msg,
+			  struct uffd_event **evp)
+{
+	struct uffd_slot *slot;
+
+	spin_lock(&ctx->fault_lock);
+	slot = list_first_entry_or_null(&ctx->pending, struct uffd_slot, link);
+	if (slot) {
+		list_del_init(&slot->link);
+		*msg = slot->msg;
+		*evp = NULL;
+		if (msg->event != UFFD_EVENT_PAGEFAULT) {
+			*evp = container_of(slot, struct uffd_event, slot);
+			WRITE_ONCE((*evp)->state, UFFD_EV_READING);
+		}
+	}
+	spin_unlock(&ctx->fault_lock);
+	return slot;
+}
+
+/* Nothing more will ever be read: the exit message has been. */
+static bool uffd_at_eof(struct userfaultfd_ctx *ctx)
+{
+	return READ_ONCE(ctx->exit_ev.state) == UFFD_EV_DONE;
+}
+
+static ssize_t uffd_read_iter(struct kiocb *iocb, struct iov_iter *to)
+{
+	struct userfaultfd_ctx *ctx = iocb->ki_filp->private_data;
+	bool nowait = (iocb->ki_filp->f_flags & O_NONBLOCK) ||
+		      (iocb->ki_flags & IOCB_NOWAIT);
+	bool faulted_in = false;
+	struct uffd_event *ev;
+	struct uffd_msg msg;
+	ssize_t done = 0;
+	int err;
+
+	if (!uffd_ready(ctx))
+		return -EINVAL;
+	if (iov_iter_count(to) < sizeof(msg))
+		return -EINVAL;
+
+	/* As many messages as fit and are there; block only for the first. */
+	while (iov_iter_count(to) >= sizeof(msg)) {
+		if (!uffd_take_msg(ctx, &msg, &ev)) {
+			if (done || uffd_at_eof(ctx))
+				break;
+			if (nowait)
+				return -EAGAIN;
+			err = wait_event_interruptible(ctx->read_wqh,
+						       !list_empty(&ctx->pending) ||
+						       uffd_at_eof(ctx));
+			if (err)
+				return err;
+			continue;
+		}
+		if (!ev) {
+			/*
+			 * A fault's message cannot be put back (its thread
+			 * may be gone by now): a bad buffer loses it, and the
+			 * fault stays parked until woken, as upstream.
+			 */
+			if (!copy_to_iter_full(&msg, sizeof(msg), to))
+				return done ? done : -EFAULT;
+			faulted_in = false;
+			done += sizeof(msg);
+			continue;
+		}
+		err = uffd_deliver_event(ctx, ev, &msg, to,
+					 file_inode(iocb->ki_filp));
+		/*
+		 * The buffer may just not be resident: fault it in and take
+		 * the event (queued again) once more.  Once only, as a buffer
+		 * that faults in but cannot be written with page faults
+		 * disabled (a shadow stack, a wrong memory tag) never will be.
+		 */
+		if (err == -EFAULT && !faulted_in &&
+		    !fault_in_iov_iter_writeable(to, sizeof(msg))) {
+			faulted_in = true;
+			continue;
+		}
+		if (err)
+			return done ? done : err;
+		faulted_in = false;
+		done += sizeof(msg);
+	}
+	return done;
+}
+
+static __poll_t uffd_poll(struct file *file, poll_table *wait)
+{
+	struct userfaultfd_ctx *ctx = file->private_data;
+
+	poll_wait(file, &ctx->read_wqh, wait);
+	/*
+	 * Faults are woken without being read, so a blocking read after
+	 * EPOLLIN could sleep forever: polling a blocking fd is an error.
+	 */
+	if (!uffd_ready(ctx) || !(file->f_flags & O_NONBLOCK))
+		return EPOLLERR;
+	/* Lockless: pairs with the wakeup after a message is queued. */
+	smp_mb();
+	if (!list_empty(&ctx->pending))
+		return EPOLLIN | EPOLLRDNORM;
+	return uffd_at_eof(ctx) ? EPOLLHUP : 0;
+}
+
+/**
+ * uffd_shutdown - nobody will ever read @ctx again
+ * @ctx: the context: the fd's, being released, or a child context whose
+ *	fork the monitor never saw
+ *
+ * Unregisters its ranges, lets every parked fault retry, releases every
+ * raiser waiting on an event, stops watching for the exit.  No event can
+ * be held by a reader meanwhile: a reader holds the file.
+ */
+void uffd_shutdown(struct userfaultfd_ctx *ctx)
+{
+	struct mm_struct *mm = ctx->mm;
+
+	spin_lock(&ctx->fault_lock);
+	ctx->released = true;
+	uffd_drop_events(ctx);
+	spin_unlock(&ctx->fault_lock);
+
+	if (mmget_not_zero(mm)) {
+		mmap_write_lock(mm);
+		uffd_unregister_ctx(mm, ctx);
+		mmap_write_unlock(mm);
+		mmput(mm);
+	}
+	/* Nothing parks any more: wake everything that did. */
+	uffd_wake_span(ctx, 0, ULONG_MAX);
+	if (ctx->exit_watch.ops)
+		mmu_notifier_unregister(&ctx->exit_watch, mm);
+	wake_up_all(&ctx->read_wqh);
+}
+
+static int uffd_release(struct inode *inode, struct file *file)
+{
+	struct userfaultfd_ctx *ctx = file->private_data;
+
+	uffd_shutdown(ctx);
+	uffd_ctx_put(ctx);
+	return 0;
+}
+
+static void uffd_show_fdinfo(struct seq_file *m, struct file *file)
+{
+	struct userfaultfd_ctx *ctx = file->private_data;
+	unsigned long unread = 0, parked = 0;
+	struct list_head *l;
+	struct rb_node *n;
+
+	spin_lock(&ctx->fault_lock);
+	list_for_each(l, &ctx->pending)		/* faults and events */
+		unread++;
+	for (n = rb_first(&ctx->faults); n; n = rb_next(n))
+		parked++;
+	spin_unlock(&ctx->fault_lock);
+
+	/* The format is the one tools already parse. */
+	seq_printf(m, "pending:\t%lu\ntotal:\t%lu\nAPI:\t%llx:%x:%llx\n",
+		   unread, parked, UFFD_API,
+		   READ_ONCE(ctx->features) & ~UFFD_CTX_STATE,
+		   UFFD_API_IOCTLS | UFFD_RANGE_IOCTLS);
+}
+
+const struct file_operations uffd_fops = {
+	.read_iter	= uffd_read_iter,
+	.poll		= uffd_poll,
+	.unlocked_ioctl	= uffd_ioctl,
+	.show_fdinfo	= IS_ENABLED(CONFIG_PROC_FS) ? uffd_show_fdinfo : NULL,
+	.compat_ioctl	= compat_ptr_ioctl,	/* the arguments are pointers */
+	.llseek		= noop_llseek,
+	.release	= uffd_release,
+};
+
+/**
+ * uffd_ctx_alloc - a new context for @mm
+ * @mm: the address space it serves (mmgrab()ed)
+ * @flags: UFFD_USER_MODE_ONLY and the fd flags
+ * @features: the features, handshake state included (a fork's child
+ *	context is born ready, with its parent's)
+ *
+ * Return: the context, with the caller's reference its only one, or NULL.
+ */
+struct userfaultfd_ctx *uffd_ctx_alloc(struct mm_struct *mm, unsigned int flags,
+				       unsigned int features)
+{
+	struct userfaultfd_ctx *ctx;
+
+	ctx = kmem_cache_alloc(uffd_ctx_cache, GFP_KERNEL);
+	if (!ctx)
+		return NULL;
+	*ctx = (struct userfaultfd_ctx) {
+		.mm = mm,
+		.flags = flags,
+		.features = features,
+		.refs = REFCOUNT_INIT(1),
+		.pending = LIST_HEAD_INIT(ctx->pending),
+		.faults = RB_ROOT,
+		.forks = LIST_HEAD_INIT(ctx->forks),
+		.gate.changing = ATOMIC_INIT(0),
+	};
+	spin_lock_init(&ctx->fault_lock);
+	init_waitqueue_head(&ctx->read_wqh);
+	init_rwsem(&ctx->gate.lock);
+	uffd_event_init(&ctx->exit_ev, UFFD_EVENT_EXIT);
+	mmgrab(mm);
+	return ctx;
+}
+
+/**
+ * uffd_file_for - a new file for @ctx
+ * @ctx: the context
+ * @like: the inode LSMs label the new one after (a fork event's parent
+ *	fd), or NULL
+ *
+ * Return: the file, which owns the caller's reference to @ctx, or an
+ * ERR_PTR (the caller keeps its reference).
+ */
+struct file *uffd_file_for(struct userfaultfd_ctx *ctx, struct inode *like)
+{
+	struct file *file;
+
+	/* A fresh inode per fd, so that an LSM can refuse the creation. */
+	file = anon_inode_create_getfile("[userfaultfd]", &uffd_fops, ctx,
+					 O_RDONLY | (ctx->flags & UFFD_FD_FLAGS),
+					 like);
+	if (!IS_ERR(file))
+		file->f_mode |= FMODE_NOWAIT;
+	return file;
+}
+
+static int uffd_new(int flags)
+{
+	struct userfaultfd_ctx *ctx;
+	struct file *file;
+	int fd;
+
+	if (flags & ~UFFD_CREATE_FLAGS)
+		return -EINVAL;
+	if (WARN_ON_ONCE(!current->mm))
+		return -EINVAL;
+	ctx = uffd_ctx_alloc(current->mm, flags, 0);
+	if (!ctx)
+		return -ENOMEM;
+	fd = get_unused_fd_flags(flags & UFFD_FD_FLAGS);
+	if (fd < 0)
+		goto fail;
+	file = uffd_file_for(ctx, NULL);
+	if (IS_ERR(file)) {
+		put_unused_fd(fd);
+		fd = PTR_ERR(file);
+		goto fail;
+	}
+	fd_install(fd, file);
+	return fd;
+fail:
+	uffd_ctx_put(ctx);
+	return fd;
+}
+
+SYSCALL_DEFINE1(userfaultfd, int, flags)
+{
+	BUILD_BUG_ON(UFFD_USER_MODE_ONLY & UFFD_FD_FLAGS);
+
+	/*
+	 * Handling kernel-mode faults lets a monitor stall the kernel at a
+	 * chosen point: that takes privilege unless the admin allows it.
+	 */
+	if (!(flags & UFFD_USER_MODE_ONLY) &&
+	    !READ_ONCE(sysctl_unprivileged_userfaultfd) &&
+	    !capable(CAP_SYS_PTRACE))
+		return -EPERM;
+	return uffd_new(flags);
+}
+
+/*
+ * /dev/userfaultfd hands out userfaultfds to whoever may open it, whatever
+ * vm.unprivileged_userfaultfd says: access is the device node's business.
+ */
+static long uffd_dev_ioctl(struct file *file, unsigned int cmd,
+			   unsigned long flags)
+{
+	return cmd == USERFAULTFD_IOC_NEW ? uffd_new(flags) : -EINVAL;
+}
+
+static const struct file_operations uffd_dev_fops = {
+	.unlocked_ioctl	= uffd_dev_ioctl,
+	.compat_ioctl	= uffd_dev_ioctl,	/* the argument is a number */
+	.llseek		= noop_llseek,
+};
+
+static struct miscdevice uffd_dev = {
+	.minor = MISC_DYNAMIC_MINOR, .name = "userfaultfd", .fops = &uffd_dev_fops,
+};
+
+/* vm.unprivileged_userfaultfd: 0 (the default) or 1. */
+static struct ctl_table uffd_sysctls[] = {
+	{ .procname = "unprivileged_userfaultfd", .mode = 0644,
+	  .data = &sysctl_unprivileged_userfaultfd, .maxlen = sizeof(int),
+	  .proc_handler = proc_dointvec_minmax,
+	  .extra1 = SYSCTL_ZERO, .extra2 = SYSCTL_ONE },
+};
+
+static int __init uffd_init(void)
+{
+	BUILD_BUG_ON(UFFD_FEATURES_SUPPORTED & UFFD_CTX_STATE);
+	uffd_ctx_cache = KMEM_CACHE(userfaultfd_ctx, SLAB_HWCACHE_ALIGN | SLAB_PANIC);
+	if (IS_ENABLED(CONFIG_SYSCTL))
+		register_sysctl_init("vm", uffd_sysctls);
+	return misc_register(&uffd_dev);
+}
+device_initcall(uffd_init);

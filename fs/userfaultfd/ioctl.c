@@ -1,0 +1,282 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The userfaultfd ioctls: the API handshake, registering and
+ * unregistering ranges, waking, and filling (COPY, ZEROPAGE).  Ranges are
+ * checked here; the memory side does the rest.
+ */
+
+#include <linux/mm.h>
+#include <linux/sched/mm.h>
+#include <linux/uaccess.h>
+#include "internal.h"
+
+/* ---- ioctls ---------------------------------------------------------- */
+
+/*
+ * A non-empty span of whole pages, inside an address space the size of
+ * the context's.  COPY's source is judged by this too (upstream's rule),
+ * although it lies in the caller's memory.
+ */
+static int uffd_check_span(struct userfaultfd_ctx *ctx, u64 start, u64 len)
+{
+	u64 limit = ctx->mm->task_size;
+
+	if (!len || offset_in_page(len))
+		return -EINVAL;
+	if (start >= limit || len > limit - start)
+		return -EINVAL;
+	return 0;
+}
+
+/* The same, starting on a page boundary: a range of the target. */
+static int uffd_check_range(struct userfaultfd_ctx *ctx, u64 start, u64 len)
+{
+	if (offset_in_page(start))
+		return -EINVAL;
+	return uffd_check_span(ctx, start, len);
+}
+
+/*
+ * The handshake, all or nothing: a call that fails leaves the fd as it
+ * was (and the caller's struct as it was, when it may be restarted).
+ * The one fallible step, the exit watch, runs while the handshake is
+ * claimed (UFFD_CTX_BUSY) but not yet visible; the answer goes to user
+ * space before anything is claimed, as upstream does.
+ */
+static int uffd_ioctl_api(struct userfaultfd_ctx *ctx,
+			  struct uffdio_api __user *arg)
+{
+	struct uffdio_api api, asked;
+	unsigned int want, old;
+	int err = -EINVAL;
+
+	if (copy_from_user(&asked, arg, sizeof(asked)))
+		return -EFAULT;
+	api = asked;
+	if (api.api != UFFD_API)
+		goto refuse;
+	/* A fork event hands over the child's memory: as ptrace would. */
+	if ((api.features & UFFD_FEATURE_EVENT_FORK) && !capable(CAP_SYS_PTRACE)) {
+		err = -EPERM;
+		goto refuse;
+	}
+	if (api.features & ~(u64)UFFD_FEATURES_SUPPORTED)
+		goto refuse;
+	want = api.features;
+
+	api.features = UFFD_FEATURES_SUPPORTED;
+	api.ioctls = UFFD_API_IOCTLS;
+	if (copy_to_user(arg, &api, sizeof(api)))
+		return -EFAULT;
+	/*
+	 * One handshake per fd: the first to claim it goes on.  Done, it is
+	 * refused; under way in another call, which may yet fail, it is to
+	 * be tried again.
+	 */
+	old = cmpxchg(&ctx->features, 0, want | UFFD_CTX_BUSY);
+	if (old & UFFD_CTX_READY)
+		goto refuse;
+	err = old ? -EAGAIN : uffd_watch_exit(ctx);
+	if (err) {
+		if (!old)
+			WRITE_ONCE(ctx->features, 0);
+		/* A retried or restarted call must read the same request. */
+		if (copy_to_user(arg, &asked, sizeof(asked)))
+			return -EFAULT;
+		return err;
+	}
+	/* Everything the handshake set up is visible with READY. */
+	smp_store_release(&ctx->features, want | UFFD_CTX_READY);
+	return 0;
+
+refuse:
+	memset(&api, 0, sizeof(api));
+	if (copy_to_user(arg, &api, sizeof(api)))
+		return -EFAULT;
+	return err;
+}
+
+/* Pin the target's address space for an ioctl: -ESRCH once it is gone. */
+static int uffd_mm_get(struct userfaultfd_ctx *ctx)
+{
+	return mmget_not_zero(ctx->mm) ? 0 : -ESRCH;
+}
+
+static int uffd_ioctl_register(struct userfaultfd_ctx *ctx,
+			       struct uffdio_register __user *arg)
+{
+	struct uffdio_register reg;
+	unsigned long vm_flags;
+	u64 ioctls;
+	int err;
+
+	if (copy_from_user(&reg, arg, offsetof(struct uffdio_register, ioctls)))
+		return -EFAULT;
+	if (!reg.mode || (reg.mode & ~(u64)UFFD_MODES_SUPPORTED))
+		return -EINVAL;
+	vm_flags = VM_UFFD_MISSING;
+	err = uffd_check_range(ctx, reg.range.start, reg.range.len);
+	if (err)
+		return err;
+	if (uffd_mm_get(ctx))
+		return -ENOMEM;	/* what upstream reports here */
+
+	mmap_write_lock(ctx->mm);
+	err = uffd_register_range(ctx->mm, ctx, reg.range.start,
+				  reg.range.start + reg.range.len, vm_flags,
+				  &ioctls);
+	mmap_write_unlock(ctx->mm);
+	mmput(ctx->mm);
+	if (err)
+		return err;
+	/* What can be done on the range now. */
+	if (put_user(ioctls, &arg->ioctls))
+		return -EFAULT;
+	return 0;
+}
+
+static int uffd_ioctl_unregister(struct userfaultfd_ctx *ctx,
+				 struct uffdio_range __user *arg)
+{
+	struct uffdio_range range;
+	u64 ioctls;	/* not used when unregistering */
+	int err;
+
+	if (copy_from_user(&range, arg, sizeof(range)))
+		return -EFAULT;
+	err = uffd_check_range(ctx, range.start, range.len);
+	if (err)
+		return err;
+	if (uffd_mm_get(ctx))
+		return -ENOMEM;
+
+	mmap_write_lock(ctx->mm);
+	err = uffd_register_range(ctx->mm, ctx, range.start,
+				  range.start + range.len, 0, &ioctls);
+	mmap_write_unlock(ctx->mm);
+	mmput(ctx->mm);
+	/*
+	 * Faults parked on the range would otherwise wait forever.  Also on
+	 * a failure part-way: a spurious wake only makes a fault retry.
+	 */
+	uffd_wake_span(ctx, range.start, range.start + range.len);
+	return err;
+}
+
+static int uffd_ioctl_wake(struct userfaultfd_ctx *ctx,
+			   struct uffdio_range __user *arg)
+{
+	struct uffdio_range range;
+	int err;
+
+	if (copy_from_user(&range, arg, sizeof(range)))
+		return -EFAULT;
+	err = uffd_check_range(ctx, range.start, range.len);
+	if (err)
+		return err;
+	uffd_wake_span(ctx, range.start, range.start + range.len);
+	return 0;
+}
+
+/*
+ * The common tail of UFFDIO_COPY and UFFDIO_ZEROPAGE: fill, report the
+ * bytes done (or the error) in @result, wake what was filled.
+ */
+static int uffd_fill(struct userfaultfd_ctx *ctx, u64 dst, u64 src, u64 len,
+		     uffd_flags_t flags, bool wake, __s64 __user *result)
+{
+	ssize_t done;
+
+	if (atomic_read(&ctx->gate.changing)) {
+		done = -EAGAIN;	/* spare pinning the mm: the gate would say so */
+	} else {
+		if (uffd_mm_get(ctx))
+			return -ESRCH;
+		done = uffd_fill_range(ctx, &ctx->gate, ctx->mm, dst, src, len,
+				       flags);
+		mmput(ctx->mm);
+	}
+	/* Wake first: the pages are there even if the report fails. */
+	if (wake && done > 0)
+		uffd_wake_span(ctx, dst, dst + done);
+	if (put_user(done, result))
+		return -EFAULT;
+	if (done < 0)
+		return done;
+	/* Partial progress: the caller retries the remainder. */
+	return done == len ? 0 : -EAGAIN;
+}
+
+static int uffd_ioctl_copy(struct userfaultfd_ctx *ctx,
+			   struct uffdio_copy __user *arg)
+{
+	struct uffdio_copy copy;
+	int err;
+
+	if (copy_from_user(&copy, arg, offsetof(struct uffdio_copy, copy)))
+		return -EFAULT;
+	err = uffd_check_range(ctx, copy.dst, copy.len);
+	if (!err)
+		err = uffd_check_span(ctx, copy.src, copy.len);
+	if (err)
+		return err;
+	if (copy.mode & ~UFFDIO_COPY_MODE_DONTWAKE)
+		return -EINVAL;	/* MODE_WP needs write-protect support */
+	return uffd_fill(ctx, copy.dst, copy.src, copy.len,
+			 uffd_flags_set_mode(0, MFILL_ATOMIC_COPY),
+			 !(copy.mode & UFFDIO_COPY_MODE_DONTWAKE), &arg->copy);
+}
+
+static int uffd_ioctl_zeropage(struct userfaultfd_ctx *ctx,
+			       struct uffdio_zeropage __user *arg)
+{
+	struct uffdio_zeropage zp;
+	int err;
+
+	if (copy_from_user(&zp, arg, offsetof(struct uffdio_zeropage, zeropage)))
+		return -EFAULT;
+	err = uffd_check_range(ctx, zp.range.start, zp.range.len);
+	if (err)
+		return err;
+	if (zp.mode & ~UFFDIO_ZEROPAGE_MODE_DONTWAKE)
+		return -EINVAL;
+	return uffd_fill(ctx, zp.range.start, 0, zp.range.len,
+			 uffd_flags_set_mode(0, MFILL_ATOMIC_ZEROPAGE),
+			 !(zp.mode & UFFDIO_ZEROPAGE_MODE_DONTWAKE),
+			 &arg->zeropage);
+}
+
+/**
+ * uffd_ioctl - the userfaultfd ioctls
+ * @file: the userfaultfd
+ * @cmd: the UFFDIO_* command
+ * @arg: its argument, a pointer to user memory
+ *
+ * Return: 0, or a negative errno (-EINVAL for everything but UFFDIO_API
+ * until the handshake is done, and for the ioctls not provided).
+ */
+long uffd_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct userfaultfd_ctx *ctx = file->private_data;
+	void __user *uarg = (void __user *)arg;
+
+	if (cmd == UFFDIO_API)
+		return uffd_ioctl_api(ctx, uarg);
+	if (!uffd_ready(ctx))
+		return -EINVAL;
+
+	switch (cmd) {
+	case UFFDIO_REGISTER:
+		return uffd_ioctl_register(ctx, uarg);
+	case UFFDIO_UNREGISTER:
+		return uffd_ioctl_unregister(ctx, uarg);
+	case UFFDIO_WAKE:
+		return uffd_ioctl_wake(ctx, uarg);
+	case UFFDIO_COPY:
+		return uffd_ioctl_copy(ctx, uarg);
+	case UFFDIO_ZEROPAGE:
+		return uffd_ioctl_zeropage(ctx, uarg);
+	}
+	/* MOVE, WRITEPROTECT, CONTINUE, POISON are not provided. */
+	return -EINVAL;
+}
