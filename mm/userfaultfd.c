@@ -748,6 +748,10 @@ static const struct uffd_mem_kind uffd_hugetlb = {
 	.fill		= uffd_fill_hugetlb,
 };
 
+/* A new range ioctl of a kind is one fdinfo must announce too. */
+static_assert(!((UFFD_IOCTLS_BASIC | BIT_ULL(_UFFDIO_ZEROPAGE)) &
+		~UFFD_RANGE_IOCTLS_ALL));
+
 /*
  * The kind of memory @vma is, or NULL if it cannot be registered: other
  * files, special mappings, droppable memory, and shadow stacks (a fill

@@ -22,6 +22,9 @@
 #include <linux/uio.h>
 #include "internal.h"
 
+/* userfaultfd(2) and USERFAULTFD_IOC_NEW flags. */
+#define UFFD_CREATE_FLAGS	(UFFD_FD_FLAGS | UFFD_USER_MODE_ONLY)
+
 static int sysctl_unprivileged_userfaultfd __read_mostly;
 
 static struct kmem_cache *uffd_ctx_cache __ro_after_init;
@@ -82,7 +85,7 @@ static ssize_t uffd_read_iter(struct kiocb *iocb, struct iov_iter *to)
 	struct userfaultfd_ctx *ctx = iocb->ki_filp->private_data;
 	bool nowait = (iocb->ki_filp->f_flags & O_NONBLOCK) ||
 		      (iocb->ki_flags & IOCB_NOWAIT);
-	bool faulted_in = false;
+	bool faulted_in = false;	/* the buffer, for the message at hand */
 	struct uffd_event *ev;
 	struct uffd_msg msg;
 	ssize_t done = 0;
@@ -100,6 +103,7 @@ static ssize_t uffd_read_iter(struct kiocb *iocb, struct iov_iter *to)
 				break;
 			if (nowait)
 				return -EAGAIN;
+			faulted_in = false;	/* the next one is another */
 			err = wait_event_interruptible(ctx->read_wqh,
 						       !list_empty(&ctx->pending) ||
 						       uffd_at_eof(ctx));
@@ -216,10 +220,10 @@ static void uffd_show_fdinfo(struct seq_file *m, struct file *file)
 	seq_printf(m, "pending:\t%lu\ntotal:\t%lu\nAPI:\t%llx:%x:%llx\n",
 		   unread, parked, UFFD_API,
 		   READ_ONCE(ctx->features) & ~UFFD_CTX_STATE,
-		   UFFD_API_IOCTLS | UFFD_RANGE_IOCTLS);
+		   UFFD_API_IOCTLS | UFFD_RANGE_IOCTLS_ALL);
 }
 
-const struct file_operations uffd_fops = {
+static const struct file_operations uffd_fops = {
 	.read_iter	= uffd_read_iter,
 	.poll		= uffd_poll,
 	.unlocked_ioctl	= uffd_ioctl,

@@ -15,12 +15,16 @@
  * tables and fills them; the file side calls it and is never called back
  * (include/linux/userfaultfd_k.h).
  *
- * Lock order (see Documentation/vm/userfaultfd.txt):
+ * Lock order (the whole picture is in Documentation/vm/userfaultfd.txt):
  *   mmap_lock (or the VMA lock on the fault path)
  *     ctx->gate.lock (fills for read, raising a layout change for write)
+ *       the memory side's locks (hugetlb fault mutex and VMA lock,
+ *       page-table locks) for fills
  *       ctx->fault_lock (spinlock)
  *         scheduler locks (wake_up_process() of an event's raiser;
  *         parked faults are woken after ctx->fault_lock is dropped)
+ *     the hugetlb VMA lock, for the fault path's last look, with none
+ *     of ours held
  */
 #ifndef _FS_USERFAULTFD_INTERNAL_H
 #define _FS_USERFAULTFD_INTERNAL_H
@@ -46,17 +50,8 @@
 				 UFFD_FEATURE_THREAD_ID |		\
 				 UFFD_FEATURE_EXACT_ADDRESS)
 
-/* Every range ioctl this implementation provides (fdinfo says so). */
-#define UFFD_RANGE_IOCTLS	(BIT_ULL(_UFFDIO_WAKE) |		\
-				 BIT_ULL(_UFFDIO_COPY) |		\
-				 BIT_ULL(_UFFDIO_ZEROPAGE))
-
-/* Registration modes this implementation provides. */
-#define UFFD_MODES_SUPPORTED	UFFDIO_REGISTER_MODE_MISSING
-
-/* userfaultfd(2) flags. */
+/* The fd flags a context keeps, and every fd made for it gets. */
 #define UFFD_FD_FLAGS		(O_CLOEXEC | O_NONBLOCK)
-#define UFFD_CREATE_FLAGS	(UFFD_FD_FLAGS | UFFD_USER_MODE_ONLY)
 
 /*
  * In ctx->features, above every feature bit: the UFFDIO_API handshake is
@@ -185,7 +180,6 @@ static inline void uffd_ctx_get(struct userfaultfd_ctx *ctx)
 }
 
 /* file.c */
-extern const struct file_operations uffd_fops;
 struct userfaultfd_ctx *uffd_ctx_alloc(struct mm_struct *mm, unsigned int flags,
 				       unsigned int features);
 void uffd_ctx_put(struct userfaultfd_ctx *ctx);

@@ -10,6 +10,9 @@
 #include <linux/uaccess.h>
 #include "internal.h"
 
+/* Registration modes this implementation provides. */
+#define UFFD_MODES_SUPPORTED	UFFDIO_REGISTER_MODE_MISSING
+
 /* ---- ioctls ---------------------------------------------------------- */
 
 /*

@@ -189,6 +189,11 @@ struct uffd_fill_gate {
 	atomic_t changing;
 };
 
+/* Every range ioctl some kind of memory offers (fdinfo says so). */
+#define UFFD_RANGE_IOCTLS_ALL	(BIT_ULL(_UFFDIO_WAKE) |		\
+				 BIT_ULL(_UFFDIO_COPY) |		\
+				 BIT_ULL(_UFFDIO_ZEROPAGE))
+
 bool uffd_page_missing(struct vm_area_struct *vma, unsigned long addr);
 int uffd_register_range(struct mm_struct *mm, struct userfaultfd_ctx *ctx,
 			unsigned long start, unsigned long end,
