@@ -115,6 +115,78 @@ TEST_F(uffd, private_file_past_eof)
 	close(memfd);
 }
 
+/* Fill page 1 of a private file mapping, by turns COPY and ZEROPAGE. */
+struct eof_filler {
+	int fd;
+	char *page;
+	volatile bool stop;
+	int filled;
+};
+
+static void *fill_past_eof(void *p)
+{
+	struct eof_filler *f = p;
+	char src[4096] __attribute__((aligned(4096))) = { 1 };
+
+	for (int i = 0; !f->stop; i++)
+		if (!(i & 1 ? do_copy(f->fd, f->page, src, pgsz, 0, NULL)
+			    : do_zeropage(f->fd, f->page, pgsz, 0, NULL)))
+			f->filled++;
+	return NULL;
+}
+
+/* Is the page at @addr mapped in this process (/proc/self/pagemap)? */
+static int page_present(void *addr)
+{
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+	uint64_t entry = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = pread(fd, &entry, sizeof(entry),
+		  (unsigned long)addr / pgsz * sizeof(entry));
+	close(fd);
+	return n == sizeof(entry) ? !!(entry & (1ULL << 63)) : -1;
+}
+
+/*
+ * A truncate racing fills past the new end: once the file has shrunk and
+ * the fills in flight are done, nothing may be mapped past its end (the
+ * fill checks the size under the page-table lock that the truncate's zap
+ * takes).  A bounded stress.
+ */
+TEST_F_TIMEOUT(uffd, private_file_eof_race, 60)
+{
+	int memfd = memfd_create("uffd-eof-race", 0), beyond = 0;
+	struct eof_filler f = { .fd = self->fd };
+	pthread_t th;
+	char *p;
+
+	ASSERT_LE(0, memfd);
+	ASSERT_EQ(0, ftruncate(memfd, 2 * pgsz));
+	p = mmap(NULL, 2 * pgsz, PROT_READ | PROT_WRITE, MAP_PRIVATE, memfd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(0, do_register(self->fd, p, 2 * pgsz,
+				 UFFDIO_REGISTER_MODE_MISSING, NULL));
+	f.page = p + pgsz;
+	ASSERT_EQ(0, pthread_create(&th, NULL, fill_past_eof, &f));
+	for (int i = 0; i < 300; i++) {
+		ASSERT_EQ(0, ftruncate(memfd, pgsz));
+		usleep(2000);		/* let a fill in flight finish */
+		if (page_present(f.page) == 1)
+			beyond++;
+		ASSERT_EQ(0, ftruncate(memfd, 2 * pgsz));
+		usleep(i % 7 * 100);
+	}
+	f.stop = true;
+	pthread_join(th, NULL);
+	TH_LOG("%d fills, %d pages left past the end", f.filled, beyond);
+	ASSERT_EQ(0, beyond);
+	munmap(p, 2 * pgsz);
+	close(memfd);
+}
+
 TEST_F(uffd, copy_integrity)
 {
 	char *a = self->area, *src = map_anon(self->len);
