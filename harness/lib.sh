@@ -26,6 +26,7 @@ tools/testing/selftests/vm/uffd-api.c
 tools/testing/selftests/vm/uffd-fill.c
 tools/testing/selftests/vm/uffd-fault.c
 tools/testing/selftests/vm/uffd-events.c
+tools/testing/selftests/vm/uffd-wp.c
 tools/testing/selftests/vm/Makefile
 tools/testing/selftests/vm/config
 "

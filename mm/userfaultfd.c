@@ -28,6 +28,7 @@
 #include <linux/shmem_fs.h>
 #include <linux/swap.h>
 #include <linux/userfaultfd_k.h>
+#include <asm/tlb.h>
 #include <asm/tlbflush.h>
 #include "internal.h"
 
@@ -37,13 +38,20 @@
  * not a test of the memory type in a shared path.
  */
 struct uffd_mem_kind {
-	/* The range ioctls valid on such memory: UFFDIO_REGISTER's answer. */
+	/* The VM_UFFD_* modes such memory can be registered for. */
+	unsigned long modes;
+	/*
+	 * The range ioctls valid on such memory: UFFDIO_REGISTER's answer
+	 * (UFFDIO_WRITEPROTECT is added for ranges registered for it).
+	 */
 	u64 range_ioctls;
 	/*
 	 * Does nothing map @addr yet?  The fault path's last look before it
 	 * sleeps, with the fault's mmap or VMA lock held; may sleep.
 	 */
 	bool (*page_missing)(struct vm_area_struct *vma, unsigned long addr);
+	/* Is @addr still write-protected?  The same, for a write fault. */
+	bool (*page_wp)(struct vm_area_struct *vma, unsigned long addr);
 	/* Fill the page at @addr (see "the per-page fillers" below). */
 	int (*fill)(struct vm_area_struct *vma, unsigned long addr,
 		    unsigned long src, uffd_flags_t flags,
@@ -73,6 +81,53 @@ void uffd_vma_forget(struct vm_area_struct *vma)
 	uffd_vma_set(vma, NULL, 0);
 }
 
+/* ---- write protection ------------------------------------------------ */
+
+/**
+ * uffd_wp_range - write-protect, or unprotect, part of a VMA
+ * @vma: the VMA; its mm's mmap_lock held
+ * @start: page-aligned start inside @vma
+ * @len: page-aligned length, ending inside @vma
+ * @enable_wp: protect (mark the PTEs uffd-wp and read-only) or unprotect
+ *	(clear the mark)
+ *
+ * A write to a protected page faults to the monitor.  Unprotecting makes
+ * a PTE writable again at once where the page may be written in place
+ * (an exclusive anonymous page), rather than on the next write fault.
+ * Used by UFFDIO_WRITEPROTECT, and by PAGEMAP_SCAN for asynchronous
+ * write-protect.
+ *
+ * Return: the number of PTEs changed, or a negative errno.
+ */
+long uffd_wp_range(struct vm_area_struct *vma, unsigned long start,
+		   unsigned long len, bool enable_wp)
+{
+	unsigned long cp_flags = enable_wp ? MM_CP_UFFD_WP : MM_CP_UFFD_WP_RESOLVE;
+	struct mmu_gather tlb;
+	long changed;
+
+	VM_WARN_ON_ONCE(start < vma->vm_start || start + len > vma->vm_end);
+	if (!enable_wp && vma_wants_manual_pte_write_upgrade(vma))
+		cp_flags |= MM_CP_TRY_CHANGE_WRITABLE;
+	tlb_gather_mmu(&tlb, vma->vm_mm);
+	changed = change_protection(&tlb, vma, start, start + len, cp_flags);
+	tlb_finish_mmu(&tlb);
+	return changed;
+}
+
+/*
+ * @vma stops being registered for write-protect: clear the marks it left,
+ * which nobody would ever resolve.
+ */
+static void uffd_wp_forget(struct vm_area_struct *vma)
+{
+	if (userfaultfd_wp(vma))
+		uffd_wp_range(vma, vma->vm_start, vma->vm_end - vma->vm_start,
+			      false);
+}
+
+/* ---- registration ---------------------------------------------------- */
+
 /*
  * Check every VMA in [start, end) before anything is changed; narrow
  * @ioctls to the range ioctls valid on all of them.
@@ -80,7 +135,7 @@ void uffd_vma_forget(struct vm_area_struct *vma)
 static int uffd_register_check(struct mm_struct *mm,
 			       struct userfaultfd_ctx *ctx,
 			       unsigned long start, unsigned long end,
-			       bool registering, u64 *ioctls)
+			       unsigned long mode, u64 *ioctls)
 {
 	VMA_ITERATOR(vmi, mm, start);
 	struct vm_area_struct *vma;
@@ -92,7 +147,7 @@ static int uffd_register_check(struct mm_struct *mm,
 		unsigned long mask = vma_kernel_pagesize(vma) - 1;
 
 		owner = vma->vm_userfaultfd_ctx.ctx;
-		if (!kind)
+		if (!kind || (mode & ~kind->modes))
 			return -EINVAL;
 		/* A huge page is registered whole or not at all. */
 		if ((max(start, vma->vm_start) | min(end, vma->vm_end)) & mask)
@@ -100,9 +155,9 @@ static int uffd_register_check(struct mm_struct *mm,
 		*ioctls &= kind->range_ioctls;
 		if (WARN_ON_ONCE(!owner != !userfaultfd_armed(vma)))
 			return -EINVAL;
-		if (registering && !(vma->vm_flags & VM_MAYWRITE))
+		if (mode && !(vma->vm_flags & VM_MAYWRITE))
 			return -EPERM;
-		if (registering && owner && owner != ctx)
+		if (mode && owner && owner != ctx)
 			return -EBUSY;
 		err = 0;
 	}
@@ -142,6 +197,8 @@ int uffd_register_range(struct mm_struct *mm, struct userfaultfd_ctx *ctx,
 	err = uffd_register_check(mm, ctx, start, end, mode, ioctls);
 	if (err)
 		return err;
+	if (mode & VM_UFFD_WP)
+		*ioctls |= BIT_ULL(_UFFDIO_WRITEPROTECT);
 
 	vma = vma_find(&vmi, end);
 	prev = vma_prev(&vmi);
@@ -162,6 +219,8 @@ int uffd_register_range(struct mm_struct *mm, struct userfaultfd_ctx *ctx,
 					want, false);
 			if (IS_ERR(vma))
 				return PTR_ERR(vma);
+			if (!(mode & VM_UFFD_WP))
+				uffd_wp_forget(vma);
 			uffd_vma_set(vma, want.ctx, mode);
 		}
 		prev = vma;
@@ -185,6 +244,7 @@ void uffd_unregister_ctx(struct mm_struct *mm, struct userfaultfd_ctx *ctx)
 	mmap_assert_write_locked(mm);
 	for_each_vma(vmi, vma) {
 		if (vma->vm_userfaultfd_ctx.ctx == ctx) {
+			uffd_wp_forget(vma);
 			merged = vma_modify_flags_uffd(&vmi, prev, vma,
 					vma->vm_start, vma->vm_end,
 					vma->vm_flags & ~__VM_UFFD_FLAGS,
@@ -199,6 +259,33 @@ void uffd_unregister_ctx(struct mm_struct *mm, struct userfaultfd_ctx *ctx)
 }
 
 /* ---- the fault path's check ------------------------------------------ */
+
+/*
+ * Does the uffd-wp mark still sit on @addr, in a VMA of PTE-mapped memory
+ * (on a huge PMD too)?  Only a mark certainly there makes a write wait:
+ * anything else (unprotected, zapped, swapped out or migrating meanwhile)
+ * retries the write, which faults again if it must.
+ */
+static bool uffd_pte_wp(struct vm_area_struct *vma, unsigned long addr)
+{
+	pmd_t *pmd, pmdval;
+	pte_t *pte, ptent;
+
+	pmd = mm_find_pmd(vma->vm_mm, addr);
+	if (!pmd)
+		return false;
+	pmdval = pmdp_get_lockless(pmd);
+	if (!pmd_present(pmdval))
+		return false;
+	if (pmd_trans_huge(pmdval))
+		return pmd_uffd_wp(pmdval);
+	pte = pte_offset_map(pmd, addr);
+	if (!pte)
+		return false;
+	ptent = ptep_get(pte);
+	pte_unmap(pte);
+	return pte_present(ptent) && pte_uffd_wp(ptent);
+}
 
 /* Nothing maps @addr yet in a hugetlbfs VMA. */
 static bool uffd_huge_page_missing(struct vm_area_struct *vma,
@@ -249,18 +336,23 @@ static bool uffd_pte_missing(struct vm_area_struct *vma, unsigned long addr)
 }
 
 /**
- * uffd_page_missing - does nothing map @addr in @vma yet?
+ * uffd_must_wait - does a fault still have to wait for the monitor?
  * @vma: the registered VMA of a fault; its mmap or VMA lock held
  * @addr: the fault's address, aligned to the VMA's page size
+ * @reason: VM_UFFD_MISSING (is nothing mapped yet?) or VM_UFFD_WP (is
+ *	the page still write-protected?)
  *
  * The last look a fault takes before it sleeps.  May sleep.
  *
  * Return: true if the fault has to wait for the monitor.
  */
-bool uffd_page_missing(struct vm_area_struct *vma, unsigned long addr)
+bool uffd_must_wait(struct vm_area_struct *vma, unsigned long addr,
+		    unsigned long reason)
 {
 	const struct uffd_mem_kind *kind = uffd_kind(vma);
 
+	if (reason & VM_UFFD_WP)
+		return kind && kind->page_wp && kind->page_wp(vma, addr);
 	return !kind || kind->page_missing(vma, addr);
 }
 
@@ -674,6 +766,10 @@ relock:
 	vma = uffd_fill_vma(mm, ctx, dst + done, len - done, &kind);
 	if (!vma)
 		goto unlock;
+	/* A page mapped write-protected needs a range that tracks writes. */
+	err = -EINVAL;
+	if ((flags & MFILL_ATOMIC_WP) && !userfaultfd_wp(vma))
+		goto unlock;
 	step = vma_kernel_pagesize(vma);
 	err = -EINVAL;
 	if ((dst + done) & (step - 1) || (len - done) & (step - 1))
@@ -723,19 +819,89 @@ out:
 	return done ? done : err;
 }
 
+/**
+ * uffd_protect_range - UFFDIO_WRITEPROTECT: protect or unprotect a range
+ * @ctx: the context every VMA of the range must be registered with, for
+ *	write-protect
+ * @gate: its fill gate: nothing changes while a layout change is unread
+ * @mm: its address space, pinned by the caller
+ * @start: page-aligned start
+ * @len: page-aligned length
+ * @protect: protect, or unprotect
+ *
+ * Holes in the range are skipped.  Every VMA is checked before any is
+ * changed.
+ *
+ * Return: 0, -ENOENT (the range holds no VMA, or one not registered with
+ * @ctx for write-protect), -EINVAL (the range cuts a huge page), -EAGAIN
+ * (a layout change is not yet read), or the errno of changing the page
+ * tables.
+ */
+int uffd_protect_range(struct userfaultfd_ctx *ctx, struct uffd_fill_gate *gate,
+		       struct mm_struct *mm, unsigned long start,
+		       unsigned long len, bool protect)
+{
+	VMA_ITERATOR(vmi, mm, start);
+	unsigned long end = start + len, lo, hi;
+	struct vm_area_struct *vma;
+	long changed;
+	int err;
+
+	mmap_read_lock(mm);
+	err = uffd_gate_enter(gate);
+	if (err)
+		goto unlock_mm;
+	err = -ENOENT;
+	for_each_vma_range(vmi, vma, end) {
+		unsigned long mask = vma_kernel_pagesize(vma) - 1;
+
+		if (vma->vm_userfaultfd_ctx.ctx != ctx || !userfaultfd_wp(vma)) {
+			err = -ENOENT;
+			goto unlock;
+		}
+		if ((max(start, vma->vm_start) | min(end, vma->vm_end)) & mask) {
+			err = -EINVAL;
+			goto unlock;
+		}
+		err = 0;
+	}
+	vma_iter_set(&vmi, start);
+	for_each_vma_range(vmi, vma, end) {
+		lo = max(start, vma->vm_start);
+		hi = min(end, vma->vm_end);
+		changed = uffd_wp_range(vma, lo, hi - lo, protect);
+		if (changed < 0) {
+			err = changed;
+			break;
+		}
+	}
+unlock:
+	uffd_gate_leave(gate);
+unlock_mm:
+	mmap_read_unlock(mm);
+	return err;
+}
+
 /* ---- the kinds of memory ----------------------------------------------- */
 
 #define UFFD_IOCTLS_BASIC	(BIT_ULL(_UFFDIO_WAKE) | BIT_ULL(_UFFDIO_COPY))
 
+/* Write-protect, where the architecture can mark PTEs for it. */
+#define UFFD_MODE_WP	(IS_ENABLED(CONFIG_HAVE_ARCH_USERFAULTFD_WP) ? \
+			 VM_UFFD_WP : 0)
+
 /* Anonymous memory, and private mappings of shmem: anonymous pages. */
 static const struct uffd_mem_kind uffd_private = {
+	.modes		= VM_UFFD_MISSING | UFFD_MODE_WP,
 	.range_ioctls	= UFFD_IOCTLS_BASIC | BIT_ULL(_UFFDIO_ZEROPAGE),
 	.page_missing	= uffd_pte_missing,
+	.page_wp	= uffd_pte_wp,
 	.fill		= uffd_fill_private,
 };
 
 /* Shared mappings of shmem: pages in the page cache. */
 static const struct uffd_mem_kind uffd_shmem = {
+	.modes		= VM_UFFD_MISSING,
 	.range_ioctls	= UFFD_IOCTLS_BASIC | BIT_ULL(_UFFDIO_ZEROPAGE),
 	.page_missing	= uffd_pte_missing,
 	.fill		= uffd_fill_shmem,
@@ -743,6 +909,7 @@ static const struct uffd_mem_kind uffd_shmem = {
 
 /* hugetlbfs, shared or private: whole huge pages, and no zero page. */
 static const struct uffd_mem_kind uffd_hugetlb = {
+	.modes		= VM_UFFD_MISSING,
 	.range_ioctls	= UFFD_IOCTLS_BASIC,
 	.page_missing	= uffd_huge_page_missing,
 	.fill		= uffd_fill_hugetlb,

@@ -149,7 +149,7 @@ static unsigned int uffd_wait_state(unsigned int fault_flags)
 }
 
 static void uffd_fault_msg(struct userfaultfd_ctx *ctx, struct vm_fault *vmf,
-			   struct uffd_msg *msg)
+			   unsigned long reason, struct uffd_msg *msg)
 {
 	memset(msg, 0, sizeof(*msg));
 	msg->event = UFFD_EVENT_PAGEFAULT;
@@ -161,6 +161,8 @@ static void uffd_fault_msg(struct userfaultfd_ctx *ctx, struct vm_fault *vmf,
 				     vmf->real_address : vmf->address;
 	if (vmf->flags & FAULT_FLAG_WRITE)
 		msg->arg.pagefault.flags |= UFFD_PAGEFAULT_FLAG_WRITE;
+	if (reason & VM_UFFD_WP)
+		msg->arg.pagefault.flags |= UFFD_PAGEFAULT_FLAG_WP;
 	if (uffd_has(ctx, UFFD_FEATURE_THREAD_ID))
 		msg->arg.pagefault.feat.ptid = task_pid_vnr(current);
 }
@@ -168,7 +170,8 @@ static void uffd_fault_msg(struct userfaultfd_ctx *ctx, struct vm_fault *vmf,
 /**
  * handle_userfault - park a fault on a registered range for the monitor
  * @vmf: the fault; its mmap or VMA lock is held
- * @reason: the VM_UFFD_* mode that caught it (only VM_UFFD_MISSING here)
+ * @reason: the VM_UFFD_* mode that caught it: VM_UFFD_MISSING (nothing
+ *	mapped yet) or VM_UFFD_WP (a write to a write-protected page)
  *
  * Queues a message for the monitor and sleeps until the page is resolved,
  * the range is woken or unregistered, the file is released, or a signal
@@ -186,14 +189,15 @@ vm_fault_t handle_userfault(struct vm_fault *vmf, unsigned long reason)
 	unsigned int state = uffd_wait_state(vmf->flags);
 	struct uffd_fork *fc = NULL;
 	struct uffd_fault f;
-	bool missing;
+	bool wait;
 
 	assert_fault_locked(vmf);
 
 	/* No waiting while dumping core or for the final exit path. */
 	if (!ctx || (current->flags & (PF_EXITING | PF_DUMPCORE)))
 		return VM_FAULT_SIGBUS;
-	if (WARN_ON_ONCE(reason != VM_UFFD_MISSING || ctx->mm != vma->vm_mm))
+	if (WARN_ON_ONCE((reason != VM_UFFD_MISSING && reason != VM_UFFD_WP) ||
+			 ctx->mm != vma->vm_mm))
 		return VM_FAULT_SIGBUS;
 	if (uffd_has(ctx, UFFD_FEATURE_SIGBUS))
 		return VM_FAULT_SIGBUS;
@@ -206,7 +210,7 @@ vm_fault_t handle_userfault(struct vm_fault *vmf, unsigned long reason)
 	if (vmf->flags & FAULT_FLAG_RETRY_NOWAIT)
 		return VM_FAULT_RETRY;
 
-	uffd_fault_msg(ctx, vmf, &f.slot.msg);
+	uffd_fault_msg(ctx, vmf, reason, &f.slot.msg);
 	f.addr = f.slot.msg.arg.pagefault.address;
 	f.task = current;
 	f.woken = false;
@@ -237,18 +241,18 @@ vm_fault_t handle_userfault(struct vm_fault *vmf, unsigned long reason)
 
 	/*
 	 * Parked, then a last look at the page tables, still under the
-	 * fault's lock: if the page is there now, a fill raced with us and
-	 * we need not sleep; if it lands after this look, the fill's wake
-	 * finds us parked.  The barrier orders parking before the look and
+	 * fault's lock: if the page is there now (or no longer protected),
+	 * a fill (or an unprotect) raced with us and we need not sleep; if
+	 * it lands after this look, its wake finds us parked.  The barrier orders parking before the look and
 	 * pairs with the one in uffd_wake_span().  The look may sleep (the
 	 * memory side may take a sleeping lock), so it comes before we
 	 * change our task state.
 	 */
 	smp_mb();
-	missing = uffd_page_missing(vma, vmf->address);
+	wait = uffd_must_wait(vma, vmf->address, reason);
 	release_fault_lock(vmf);
 
-	if (missing) {
+	if (wait) {
 		wake_up_poll(&ctx->read_wqh, EPOLLIN);
 		for (;;) {
 			set_current_state(state);

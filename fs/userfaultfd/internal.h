@@ -48,7 +48,13 @@
 				 UFFD_FEATURE_MISSING_HUGETLBFS |	\
 				 UFFD_FEATURE_SIGBUS |			\
 				 UFFD_FEATURE_THREAD_ID |		\
-				 UFFD_FEATURE_EXACT_ADDRESS)
+				 UFFD_FEATURE_EXACT_ADDRESS |		\
+				 UFFD_FEATURES_WP)
+
+/* Write-protect, where the architecture can mark PTEs for it. */
+#define UFFD_WP_SUPPORTED	IS_ENABLED(CONFIG_HAVE_ARCH_USERFAULTFD_WP)
+#define UFFD_FEATURES_WP	(UFFD_WP_SUPPORTED ?			\
+				 UFFD_FEATURE_PAGEFAULT_FLAG_WP : 0)
 
 /* The fd flags a context keeps, and every fd made for it gets. */
 #define UFFD_FD_FLAGS		(O_CLOEXEC | O_NONBLOCK)

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The userfaultfd ioctls: the API handshake, registering and
- * unregistering ranges, waking, and filling (COPY, ZEROPAGE).  Ranges are
- * checked here; the memory side does the rest.
+ * unregistering ranges, waking, filling (COPY, ZEROPAGE) and
+ * write-protecting (WRITEPROTECT).  Ranges are checked here; the memory
+ * side does the rest.
  */
 
 #include <linux/mm.h>
@@ -11,7 +12,12 @@
 #include "internal.h"
 
 /* Registration modes this implementation provides. */
-#define UFFD_MODES_SUPPORTED	UFFDIO_REGISTER_MODE_MISSING
+#define UFFD_MODES_SUPPORTED	(UFFDIO_REGISTER_MODE_MISSING |		\
+				 (UFFD_WP_SUPPORTED ? UFFDIO_REGISTER_MODE_WP : 0))
+
+/* COPY modes: MODE_WP maps the page write-protected. */
+#define UFFD_COPY_MODES		(UFFDIO_COPY_MODE_DONTWAKE |		\
+				 (UFFD_WP_SUPPORTED ? UFFDIO_COPY_MODE_WP : 0))
 
 /* ---- ioctls ---------------------------------------------------------- */
 
@@ -117,7 +123,11 @@ static int uffd_ioctl_register(struct userfaultfd_ctx *ctx,
 		return -EFAULT;
 	if (!reg.mode || (reg.mode & ~(u64)UFFD_MODES_SUPPORTED))
 		return -EINVAL;
-	vm_flags = VM_UFFD_MISSING;
+	vm_flags = 0;
+	if (reg.mode & UFFDIO_REGISTER_MODE_MISSING)
+		vm_flags |= VM_UFFD_MISSING;
+	if (reg.mode & UFFDIO_REGISTER_MODE_WP)
+		vm_flags |= VM_UFFD_WP;
 	err = uffd_check_range(ctx, reg.range.start, reg.range.len);
 	if (err)
 		return err;
@@ -214,6 +224,7 @@ static int uffd_ioctl_copy(struct userfaultfd_ctx *ctx,
 			   struct uffdio_copy __user *arg)
 {
 	struct uffdio_copy copy;
+	uffd_flags_t flags;
 	int err;
 
 	if (copy_from_user(&copy, arg, offsetof(struct uffdio_copy, copy)))
@@ -223,10 +234,12 @@ static int uffd_ioctl_copy(struct userfaultfd_ctx *ctx,
 		err = uffd_check_span(ctx, copy.src, copy.len);
 	if (err)
 		return err;
-	if (copy.mode & ~UFFDIO_COPY_MODE_DONTWAKE)
-		return -EINVAL;	/* MODE_WP needs write-protect support */
-	return uffd_fill(ctx, copy.dst, copy.src, copy.len,
-			 uffd_flags_set_mode(0, MFILL_ATOMIC_COPY),
+	if (copy.mode & ~(u64)UFFD_COPY_MODES)
+		return -EINVAL;
+	flags = uffd_flags_set_mode(0, MFILL_ATOMIC_COPY);
+	if (copy.mode & UFFDIO_COPY_MODE_WP)
+		flags |= MFILL_ATOMIC_WP;
+	return uffd_fill(ctx, copy.dst, copy.src, copy.len, flags,
 			 !(copy.mode & UFFDIO_COPY_MODE_DONTWAKE), &arg->copy);
 }
 
@@ -247,6 +260,46 @@ static int uffd_ioctl_zeropage(struct userfaultfd_ctx *ctx,
 			 uffd_flags_set_mode(0, MFILL_ATOMIC_ZEROPAGE),
 			 !(zp.mode & UFFDIO_ZEROPAGE_MODE_DONTWAKE),
 			 &arg->zeropage);
+}
+
+/*
+ * Protect a range (writes then fault to the monitor) or unprotect it
+ * (waking the writers parked on it, unless DONTWAKE: UFFDIO_WAKE does
+ * that later).  Protecting wakes nobody, so DONTWAKE makes no sense
+ * with it.
+ */
+static int uffd_ioctl_writeprotect(struct userfaultfd_ctx *ctx,
+				   struct uffdio_writeprotect __user *arg)
+{
+	struct uffdio_writeprotect wp;
+	bool protect, wake;
+	int err;
+
+	if (!UFFD_WP_SUPPORTED)
+		return -EINVAL;
+	if (copy_from_user(&wp, arg, sizeof(wp)))
+		return -EFAULT;
+	err = uffd_check_range(ctx, wp.range.start, wp.range.len);
+	if (err)
+		return err;
+	if (wp.mode & ~(UFFDIO_WRITEPROTECT_MODE_WP |
+			UFFDIO_WRITEPROTECT_MODE_DONTWAKE))
+		return -EINVAL;
+	protect = wp.mode & UFFDIO_WRITEPROTECT_MODE_WP;
+	wake = !(wp.mode & UFFDIO_WRITEPROTECT_MODE_DONTWAKE);
+	if (protect && !wake)
+		return -EINVAL;
+	if (atomic_read(&ctx->gate.changing))
+		return -EAGAIN;	/* spare pinning the mm: the gate would say so */
+	if (uffd_mm_get(ctx))
+		return -ESRCH;
+	err = uffd_protect_range(ctx, &ctx->gate, ctx->mm, wp.range.start,
+				 wp.range.len, protect);
+	mmput(ctx->mm);
+	if (!err && !protect && wake)
+		uffd_wake_span(ctx, wp.range.start,
+			       wp.range.start + wp.range.len);
+	return err;
 }
 
 /**
@@ -279,7 +332,9 @@ long uffd_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return uffd_ioctl_copy(ctx, uarg);
 	case UFFDIO_ZEROPAGE:
 		return uffd_ioctl_zeropage(ctx, uarg);
+	case UFFDIO_WRITEPROTECT:
+		return uffd_ioctl_writeprotect(ctx, uarg);
 	}
-	/* MOVE, WRITEPROTECT, CONTINUE, POISON are not provided. */
+	/* MOVE, CONTINUE, POISON are not provided. */
 	return -EINVAL;
 }

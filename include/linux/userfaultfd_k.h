@@ -6,8 +6,8 @@
  * VMA registered with a context points at it from vm_userfaultfd_ctx and
  * carries the VM_UFFD_* mode bits in vm_flags.  The hooks below are what
  * the fault, fork, mremap, madvise and munmap paths call.  Modes and
- * features this implementation does not provide (write-protect, minor
- * faults) can never be registered, so their hooks reduce
+ * features this implementation does not provide (minor faults, and parts
+ * of write-protect, below) can never be registered, so their hooks reduce
  * to tests of VM_UFFD_* bits that are never set.
  *
  * See Documentation/vm/userfaultfd.txt.
@@ -114,8 +114,11 @@ static inline bool uffd_disable_fault_around(struct vm_area_struct *vma)
 }
 
 /*
- * Write-protect tracking is not provided: no range asks for it, in any
- * configuration, and there is nothing to protect.
+ * Write-protect is provided on anonymous memory, with its marks on
+ * present PTEs (and their swap entries): neither pages never populated
+ * (UFFD_FEATURE_WP_UNPOPULATED) nor shmem and hugetlbfs, which would
+ * need PTE markers, nor asynchronous resolution (UFFD_FEATURE_WP_ASYNC)
+ * yet.
  */
 static inline bool
 userfaultfd_wp_unpopulated(struct vm_area_struct *vma) { return false; }
@@ -123,9 +126,6 @@ static inline bool
 userfaultfd_wp_async(struct vm_area_struct *vma) { return false; }
 static inline bool
 userfaultfd_wp_use_markers(struct vm_area_struct *vma) { return false; }
-static inline long uffd_wp_range(struct vm_area_struct *vma,
-				 unsigned long start, unsigned long len,
-				 bool enable_wp) { return -EINVAL; }
 
 /*
  * The hooks the rest of the kernel calls, each with what it is without
@@ -192,9 +192,12 @@ struct uffd_fill_gate {
 /* Every range ioctl some kind of memory offers (fdinfo says so). */
 #define UFFD_RANGE_IOCTLS_ALL	(BIT_ULL(_UFFDIO_WAKE) |		\
 				 BIT_ULL(_UFFDIO_COPY) |		\
-				 BIT_ULL(_UFFDIO_ZEROPAGE))
+				 BIT_ULL(_UFFDIO_ZEROPAGE) |		\
+				 (IS_ENABLED(CONFIG_HAVE_ARCH_USERFAULTFD_WP) ? \
+				  BIT_ULL(_UFFDIO_WRITEPROTECT) : 0))
 
-bool uffd_page_missing(struct vm_area_struct *vma, unsigned long addr);
+bool uffd_must_wait(struct vm_area_struct *vma, unsigned long addr,
+		    unsigned long reason);
 int uffd_register_range(struct mm_struct *mm, struct userfaultfd_ctx *ctx,
 			unsigned long start, unsigned long end,
 			unsigned long mode, u64 *ioctls);
@@ -204,6 +207,13 @@ ssize_t uffd_fill_range(struct userfaultfd_ctx *ctx, struct uffd_fill_gate *gate
 			struct mm_struct *mm, unsigned long dst,
 			unsigned long src, unsigned long len,
 			uffd_flags_t flags);
+int uffd_protect_range(struct userfaultfd_ctx *ctx, struct uffd_fill_gate *gate,
+		       struct mm_struct *mm, unsigned long start,
+		       unsigned long len, bool protect);
+
+/* Also for PAGEMAP_SCAN (fs/proc/task_mmu.c). */
+long uffd_wp_range(struct vm_area_struct *vma, unsigned long start,
+		   unsigned long len, bool enable_wp);
 
 /* Used by shmem's and hugetlbfs' fill helpers, and by huge_memory.c. */
 int mfill_atomic_install_pte(pmd_t *dst_pmd, struct vm_area_struct *dst_vma,
@@ -250,6 +260,9 @@ static inline int userfaultfd_unmap_prep(struct vm_area_struct *vma,
 					 struct list_head *uf) { return 0; }
 static inline void userfaultfd_unmap_complete(struct mm_struct *mm,
 					      struct list_head *uf) {}
+static inline long uffd_wp_range(struct vm_area_struct *vma,
+				 unsigned long start, unsigned long len,
+				 bool enable_wp) { return -EINVAL; }
 
 #endif /* CONFIG_USERFAULTFD */
 

@@ -135,21 +135,6 @@ static void *fill_past_eof(void *p)
 	return NULL;
 }
 
-/* Is the page at @addr mapped in this process (/proc/self/pagemap)? */
-static int page_present(void *addr)
-{
-	int fd = open("/proc/self/pagemap", O_RDONLY);
-	uint64_t entry = 0;
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = pread(fd, &entry, sizeof(entry),
-		  (unsigned long)addr / pgsz * sizeof(entry));
-	close(fd);
-	return n == sizeof(entry) ? !!(entry & (1ULL << 63)) : -1;
-}
-
 /*
  * A truncate racing fills past the new end: once the file has shrunk and
  * the fills in flight are done, nothing may be mapped past its end (the
@@ -174,7 +159,7 @@ TEST_F_TIMEOUT(uffd, private_file_eof_race, 60)
 	for (int i = 0; i < 300; i++) {
 		ASSERT_EQ(0, ftruncate(memfd, pgsz));
 		usleep(2000);		/* let a fill in flight finish */
-		if (page_present(f.page) == 1)
+		if (pagemap_entry(f.page) & PM_PRESENT)
 			beyond++;
 		ASSERT_EQ(0, ftruncate(memfd, 2 * pgsz));
 		usleep(i % 7 * 100);

@@ -45,10 +45,16 @@
 #endif
 #define EVENTS		(UFFD_FEATURE_EVENT_FORK | UFFD_FEATURE_EVENT_REMAP | \
 			 UFFD_FEATURE_EVENT_REMOVE | UFFD_FEATURE_EVENT_UNMAP)
+/* Write-protect needs the architecture's help; x86-64 gives it. */
+#ifdef __x86_64__
+#define WP_FEATURES	UFFD_FEATURE_PAGEFAULT_FLAG_WP
+#else
+#define WP_FEATURES	0
+#endif
 #define SUPPORTED	(EVENTS | UFFD_FEATURE_EVENT_EXIT | \
 			 UFFD_FEATURE_MISSING_SHMEM | UFFD_FEATURE_MISSING_HUGETLBFS | \
 			 UFFD_FEATURE_SIGBUS | UFFD_FEATURE_THREAD_ID | \
-			 UFFD_FEATURE_EXACT_ADDRESS)
+			 UFFD_FEATURE_EXACT_ADDRESS | WP_FEATURES)
 #define RANGE_IOCTLS	((1ULL << _UFFDIO_WAKE) | (1ULL << _UFFDIO_COPY) | \
 			 (1ULL << _UFFDIO_ZEROPAGE))
 
@@ -438,6 +444,23 @@ FIXTURE_TEARDOWN(uffd)
 {
 	close(self->fd);
 	munmap(self->area, self->len);
+}
+
+/* This process's /proc/self/pagemap entry for @addr (0 if unreadable). */
+#define PM_UFFD_WP	(1ULL << 57)
+#define PM_PRESENT	(1ULL << 63)
+static inline uint64_t pagemap_entry(void *addr)
+{
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+	uint64_t entry = 0;
+
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &entry, sizeof(entry),
+		  (unsigned long)addr / pgsz * sizeof(entry)) != sizeof(entry))
+		entry = 0;
+	close(fd);
+	return entry;
 }
 
 /* A buffer nobody may write to: reads into it fail with EFAULT. */

@@ -1,0 +1,534 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * userfaultfd selftest: write-protect on anonymous memory: registering,
+ * UFFDIO_WRITEPROTECT and its errors, write faults that park and report
+ * UFFD_PAGEFAULT_FLAG_WP, COPY with MODE_WP, and where the marks go over
+ * fork, THP split, mremap, migration and unregister (read back from
+ * pagemap).
+ */
+#include "uffd_test.h"
+
+#define RANGE_IOCTLS_WP	(RANGE_IOCTLS | (1ULL << _UFFDIO_WRITEPROTECT))
+
+static int do_wp(int fd, void *addr, size_t len, __u64 mode)
+{
+	struct uffdio_writeprotect w = {
+		.range = { .start = (unsigned long)addr, .len = len },
+		.mode = mode,
+	};
+
+	return ioctl(fd, UFFDIO_WRITEPROTECT, &w);
+}
+
+static bool wp_marked(void *addr)
+{
+	return pagemap_entry(addr) & PM_UFFD_WP;
+}
+
+FIXTURE(wp) {
+	int fd;
+	char *area;
+	size_t len;
+};
+
+/* A WP-registered, populated anonymous area (page i holds i + 1). */
+FIXTURE_SETUP(wp)
+{
+	if (!WP_FEATURES)
+		SKIP(return, "no write-protect on this architecture");
+	self->len = 16 * pgsz;
+	self->fd = new_uffd(false, UFFD_FEATURE_PAGEFAULT_FLAG_WP);
+	ASSERT_LE(0, self->fd);
+	self->area = map_anon(self->len);
+	ASSERT_NE(NULL, self->area);
+	for (size_t i = 0; i < 16; i++)
+		self->area[i * pgsz] = i + 1;
+	ASSERT_EQ(0, do_register(self->fd, self->area, self->len,
+				 UFFDIO_REGISTER_MODE_WP, NULL));
+}
+
+FIXTURE_TEARDOWN(wp)
+{
+	if (self->fd > 0)
+		close(self->fd);
+	if (self->area)
+		munmap(self->area, self->len);
+}
+
+TEST_F(wp, register_modes)
+{
+	int memfd = memfd_create("uffd-wp", 0), other;
+	char *shm, *b = map_anon(4 * pgsz);
+	__u64 ioctls = 0;
+
+	/* WP alone, and with MISSING: WRITEPROTECT is offered. */
+	ASSERT_NE(NULL, b);
+	ASSERT_EQ(0, do_register(self->fd, b, 2 * pgsz,
+				 UFFDIO_REGISTER_MODE_WP, &ioctls));
+	ASSERT_EQ(RANGE_IOCTLS_WP, ioctls);
+	ASSERT_EQ(0, do_register(self->fd, b + 2 * pgsz, 2 * pgsz,
+				 UFFDIO_REGISTER_MODE_WP |
+				 UFFDIO_REGISTER_MODE_MISSING, &ioctls));
+	ASSERT_EQ(RANGE_IOCTLS_WP, ioctls);
+	/* MISSING alone: not offered. */
+	other = new_uffd(false, 0);
+	ASSERT_LE(0, other);
+	ASSERT_EQ(0, do_unregister(self->fd, b, 4 * pgsz));
+	ASSERT_EQ(0, do_register(other, b, 4 * pgsz,
+				 UFFDIO_REGISTER_MODE_MISSING, &ioctls));
+	ASSERT_EQ(RANGE_IOCTLS, ioctls);
+	close(other);
+
+	/* Not (yet) on shmem: its marks would need PTE markers. */
+	ASSERT_LE(0, memfd);
+	ASSERT_EQ(0, ftruncate(memfd, pgsz));
+	shm = mmap(NULL, pgsz, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	ASSERT_NE(MAP_FAILED, shm);
+	ASSERT_EQ(-1, do_register(self->fd, shm, pgsz, UFFDIO_REGISTER_MODE_WP,
+				  NULL));
+	ASSERT_EQ(EINVAL, errno);
+	munmap(shm, pgsz);
+	close(memfd);
+	munmap(b, 4 * pgsz);
+}
+
+TEST_F(wp, errors)
+{
+	char *a = self->area, *b = map_anon(4 * pgsz);
+	char src[4096] __attribute__((aligned(4096))) = { 0 };
+	__s64 res;
+
+	ASSERT_NE(NULL, b);
+	/* Ranges and modes. */
+	ASSERT_EQ(-1, do_wp(self->fd, a + 1, pgsz, UFFDIO_WRITEPROTECT_MODE_WP));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(-1, do_wp(self->fd, a, pgsz + 1, UFFDIO_WRITEPROTECT_MODE_WP));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(-1, do_wp(self->fd, a, 0, UFFDIO_WRITEPROTECT_MODE_WP));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(-1, do_wp(self->fd, a, pgsz, 1ULL << 2));
+	ASSERT_EQ(EINVAL, errno);
+	/* Protecting wakes nobody: DONTWAKE with it is a mistake. */
+	ASSERT_EQ(-1, do_wp(self->fd, a, pgsz, UFFDIO_WRITEPROTECT_MODE_WP |
+			    UFFDIO_WRITEPROTECT_MODE_DONTWAKE));
+	ASSERT_EQ(EINVAL, errno);
+	/* Not registered at all, or not for write-protect. */
+	ASSERT_EQ(-1, do_wp(self->fd, b, pgsz, UFFDIO_WRITEPROTECT_MODE_WP));
+	ASSERT_EQ(ENOENT, errno);
+	ASSERT_EQ(0, do_register(self->fd, b, 4 * pgsz,
+				 UFFDIO_REGISTER_MODE_MISSING, NULL));
+	ASSERT_EQ(-1, do_wp(self->fd, b, pgsz, UFFDIO_WRITEPROTECT_MODE_WP));
+	ASSERT_EQ(ENOENT, errno);
+	/* A page mapped protected needs a range that tracks writes. */
+	ASSERT_EQ(-1, do_copy(self->fd, b, src, pgsz, UFFDIO_COPY_MODE_WP, &res));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(-EINVAL, res);
+	munmap(b, 4 * pgsz);
+
+	/* Half the range not WP-registered: nothing changes at all. */
+	ASSERT_EQ(0, do_unregister(self->fd, a + 8 * pgsz, 8 * pgsz));
+	ASSERT_EQ(-1, do_wp(self->fd, a, self->len, UFFDIO_WRITEPROTECT_MODE_WP));
+	ASSERT_EQ(ENOENT, errno);
+	ASSERT_FALSE(wp_marked(a));
+}
+
+TEST_F(wp, protect_write_unprotect)
+{
+	struct toucher w = { .addr = self->area + pgsz + 5, .write = true };
+	struct toucher r = { .addr = self->area + 2 * pgsz };
+	struct uffd_msg msg;
+	pthread_t tw, tr;
+
+	ASSERT_EQ(0, do_wp(self->fd, self->area, self->len,
+			   UFFDIO_WRITEPROTECT_MODE_WP));
+	for (int i = 0; i < 16; i++)
+		ASSERT_TRUE(wp_marked(self->area + i * pgsz));
+	/* A read does not fault ... */
+	ASSERT_EQ(0, pthread_create(&tr, NULL, toucher_main, &r));
+	pthread_join(tr, NULL);
+	ASSERT_EQ(3, r.value);
+	ASSERT_FALSE(msg_queued(self->fd, 100));
+	/* ... a write parks, reported as a write to a protected page. */
+	ASSERT_EQ(0, pthread_create(&tw, NULL, toucher_main, &w));
+	ASSERT_EQ(1, read_msg(self->fd, &msg, 5000));
+	ASSERT_EQ(UFFD_EVENT_PAGEFAULT, msg.event);
+	ASSERT_EQ((unsigned long)self->area + pgsz, msg.arg.pagefault.address);
+	ASSERT_EQ(UFFD_PAGEFAULT_FLAG_WRITE | UFFD_PAGEFAULT_FLAG_WP,
+		  msg.arg.pagefault.flags);
+	usleep(100000);
+	ASSERT_EQ(0, w.done);
+	/* Unprotecting elsewhere does not let it go; its own page does. */
+	ASSERT_EQ(0, do_wp(self->fd, self->area, pgsz, 0));
+	usleep(100000);
+	ASSERT_EQ(0, w.done);
+	ASSERT_EQ(0, do_wp(self->fd, self->area + pgsz, pgsz, 0));
+	pthread_join(tw, NULL);
+	ASSERT_EQ(7, self->area[pgsz + 5]);
+	ASSERT_EQ(2, self->area[pgsz]);
+	ASSERT_FALSE(wp_marked(self->area + pgsz));
+	ASSERT_TRUE(wp_marked(self->area + 2 * pgsz));
+}
+
+TEST_F(wp, dontwake_then_wake)
+{
+	struct toucher w = { .addr = self->area + 3 * pgsz, .write = true };
+	struct uffd_msg msg;
+	pthread_t th;
+
+	ASSERT_EQ(0, do_wp(self->fd, self->area, self->len,
+			   UFFDIO_WRITEPROTECT_MODE_WP));
+	ASSERT_EQ(0, pthread_create(&th, NULL, toucher_main, &w));
+	ASSERT_EQ(1, read_msg(self->fd, &msg, 5000));
+	ASSERT_EQ(0, do_wp(self->fd, self->area + 3 * pgsz, pgsz,
+			   UFFDIO_WRITEPROTECT_MODE_DONTWAKE));
+	ASSERT_FALSE(wp_marked(self->area + 3 * pgsz));
+	usleep(200000);
+	ASSERT_EQ(0, w.done);
+	ASSERT_EQ(0, do_wake(self->fd, self->area + 3 * pgsz, pgsz));
+	pthread_join(th, NULL);
+	ASSERT_EQ(7, self->area[3 * pgsz]);
+}
+
+TEST(missing_then_wp)
+{
+	char *a = map_anon(pgsz);
+	int fd = new_uffd(false, UFFD_FEATURE_PAGEFAULT_FLAG_WP);
+	char src[4096] __attribute__((aligned(4096)));
+	struct toucher w = { .addr = a + 9, .write = true };
+	struct uffd_msg msg;
+	pthread_t th;
+
+	if (!WP_FEATURES)
+		SKIP(return, "no write-protect on this architecture");
+	ASSERT_NE(NULL, a);
+	ASSERT_LE(0, fd);
+	memset(src, 0x21, sizeof(src));
+	ASSERT_EQ(0, do_register(fd, a, pgsz, UFFDIO_REGISTER_MODE_MISSING |
+				 UFFDIO_REGISTER_MODE_WP, NULL));
+	ASSERT_EQ(0, pthread_create(&th, NULL, toucher_main, &w));
+	/* First the page is missing ... */
+	ASSERT_EQ(1, read_msg(fd, &msg, 5000));
+	ASSERT_EQ(UFFD_PAGEFAULT_FLAG_WRITE, msg.arg.pagefault.flags);
+	/* ... then it is there, but protected: the write faults again. */
+	ASSERT_EQ(0, do_copy(fd, a, src, pgsz, UFFDIO_COPY_MODE_WP, NULL));
+	ASSERT_TRUE(wp_marked(a));
+	ASSERT_EQ(1, read_msg(fd, &msg, 5000));
+	ASSERT_EQ(UFFD_PAGEFAULT_FLAG_WRITE | UFFD_PAGEFAULT_FLAG_WP,
+		  msg.arg.pagefault.flags);
+	ASSERT_EQ(0, w.done);
+	ASSERT_EQ(0x21, a[10]);		/* reads go through */
+	ASSERT_EQ(0, do_wp(fd, a, pgsz, 0));
+	pthread_join(th, NULL);
+	ASSERT_EQ(7, a[9]);
+	close(fd);
+}
+
+TEST_F(wp, sigbus)
+{
+	struct sigaction sa = { .sa_handler = SIG_DFL };
+	int status;
+	pid_t pid;
+
+	/* With UFFD_FEATURE_SIGBUS a protected write is SIGBUS, not a wait. */
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		char *a = map_anon(pgsz);
+		int fd = new_uffd(false, UFFD_FEATURE_SIGBUS |
+				  UFFD_FEATURE_PAGEFAULT_FLAG_WP);
+
+		sigaction(SIGBUS, &sa, NULL);
+		if (!a || fd < 0)
+			_exit(1);
+		a[0] = 1;
+		if (do_register(fd, a, pgsz, UFFDIO_REGISTER_MODE_WP, NULL) ||
+		    do_wp(fd, a, pgsz, UFFDIO_WRITEPROTECT_MODE_WP))
+			_exit(2);
+		if (*(volatile char *)a != 1)	/* reads are fine */
+			_exit(3);
+		*(volatile char *)a = 2;
+		_exit(4);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFSIGNALED(status));
+	ASSERT_EQ(SIGBUS, WTERMSIG(status));
+}
+
+/* read(2) writes into a protected page: a kernel-mode write fault. */
+struct kwrite {
+	char *addr;
+	int fd;
+	volatile int done;
+	ssize_t ret;
+	int err;
+};
+
+static void *kwrite_main(void *p)
+{
+	struct kwrite *k = p;
+
+	k->ret = read(k->fd, k->addr, 8);
+	k->err = errno;
+	k->done = 1;
+	return NULL;
+}
+
+static void kernel_write_case(struct __test_metadata *_metadata, int flags)
+{
+	char *a = map_anon(pgsz);
+	int fd = sys_userfaultfd(O_CLOEXEC | O_NONBLOCK | flags), pipefd[2];
+	struct kwrite k = { .addr = a };
+	struct uffd_msg msg;
+	pthread_t th;
+
+	ASSERT_NE(NULL, a);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, api(fd, UFFD_FEATURE_PAGEFAULT_FLAG_WP));
+	ASSERT_EQ(0, pipe(pipefd));
+	ASSERT_EQ(8, write(pipefd[1], "abcdefgh", 8));
+	k.fd = pipefd[0];
+	a[0] = 1;
+	ASSERT_EQ(0, do_register(fd, a, pgsz, UFFDIO_REGISTER_MODE_WP, NULL));
+	ASSERT_EQ(0, do_wp(fd, a, pgsz, UFFDIO_WRITEPROTECT_MODE_WP));
+	ASSERT_EQ(0, pthread_create(&th, NULL, kwrite_main, &k));
+	if (flags & UFFD_USER_MODE_ONLY) {
+		pthread_join(th, NULL);
+		ASSERT_EQ(-1, k.ret);
+		ASSERT_EQ(EFAULT, k.err);
+	} else {
+		ASSERT_EQ(1, read_msg(fd, &msg, 5000));
+		ASSERT_EQ(UFFD_PAGEFAULT_FLAG_WRITE | UFFD_PAGEFAULT_FLAG_WP,
+			  msg.arg.pagefault.flags);
+		ASSERT_EQ(0, k.done);
+		ASSERT_EQ(0, do_wp(fd, a, pgsz, 0));
+		pthread_join(th, NULL);
+		ASSERT_EQ(8, k.ret);
+		ASSERT_EQ(0, memcmp(a, "abcdefgh", 8));
+	}
+	close(pipefd[0]);
+	close(pipefd[1]);
+	close(fd);
+}
+
+TEST(kernel_write)
+{
+	if (!WP_FEATURES)
+		SKIP(return, "no write-protect on this architecture");
+	kernel_write_case(_metadata, 0);
+}
+
+TEST(kernel_write_user_mode_only)
+{
+	if (!WP_FEATURES)
+		SKIP(return, "no write-protect on this architecture");
+	kernel_write_case(_metadata, UFFD_USER_MODE_ONLY);
+}
+
+/* ---- where the marks go ------------------------------------------------ */
+
+TEST_F(wp, unregister_clears_marks)
+{
+	ASSERT_EQ(0, do_wp(self->fd, self->area, self->len,
+			   UFFDIO_WRITEPROTECT_MODE_WP));
+	ASSERT_TRUE(wp_marked(self->area + 4 * pgsz));
+	/* Re-registering without WP is leaving write-protect too. */
+	ASSERT_EQ(0, do_register(self->fd, self->area, 4 * pgsz,
+				 UFFDIO_REGISTER_MODE_MISSING, NULL));
+	ASSERT_FALSE(wp_marked(self->area));
+	ASSERT_EQ(0, do_unregister(self->fd, self->area + 4 * pgsz, 4 * pgsz));
+	ASSERT_FALSE(wp_marked(self->area + 4 * pgsz));
+	self->area[4 * pgsz] = 9;	/* ordinary memory: no fault */
+	ASSERT_TRUE(wp_marked(self->area + 8 * pgsz));
+	close(self->fd);		/* closing unregisters the rest */
+	self->fd = -1;
+	ASSERT_FALSE(wp_marked(self->area + 8 * pgsz));
+	self->area[8 * pgsz] = 9;
+}
+
+/* Without EVENT_FORK the child's copy is not tracked: no marks left. */
+TEST_F(wp, fork_drops_marks)
+{
+	int status;
+	pid_t pid;
+
+	ASSERT_EQ(0, do_wp(self->fd, self->area, self->len,
+			   UFFDIO_WRITEPROTECT_MODE_WP));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		if (wp_marked(self->area + pgsz))
+			_exit(1);
+		self->area[pgsz] = 42;	/* never waits */
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	ASSERT_TRUE(wp_marked(self->area + pgsz));	/* the parent's stay */
+	ASSERT_EQ(2, self->area[pgsz]);
+}
+
+struct forkread {
+	int fd;
+	struct uffd_msg msg;
+};
+
+static void *read_fork(void *p)
+{
+	struct forkread *f = p;
+
+	read_msg(f->fd, &f->msg, 5000);
+	return NULL;
+}
+
+/* With EVENT_FORK the child is tracked too, and keeps the marks. */
+TEST(fork_keeps_marks_with_event)
+{
+	struct forkread f = { 0 };
+	char *a = map_anon(pgsz);
+	int status, cfd;
+	pthread_t th;
+	pid_t pid;
+
+	if (!WP_FEATURES)
+		SKIP(return, "no write-protect on this architecture");
+	ASSERT_NE(NULL, a);
+	a[0] = 1;
+	f.fd = new_uffd(false, UFFD_FEATURE_PAGEFAULT_FLAG_WP |
+			UFFD_FEATURE_EVENT_FORK);
+	ASSERT_LE(0, f.fd);
+	ASSERT_EQ(0, do_register(f.fd, a, pgsz, UFFDIO_REGISTER_MODE_WP, NULL));
+	ASSERT_EQ(0, do_wp(f.fd, a, pgsz, UFFDIO_WRITEPROTECT_MODE_WP));
+	ASSERT_EQ(0, pthread_create(&th, NULL, read_fork, &f));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0)
+		_exit(wp_marked(a) ? 0 : 1);
+	pthread_join(th, NULL);
+	ASSERT_EQ(UFFD_EVENT_FORK, f.msg.event);
+	cfd = f.msg.arg.fork.ufd;
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	close(cfd);
+	close(f.fd);
+}
+
+/* Splitting a protected transparent huge page keeps every mark. */
+TEST(thp_split_keeps_marks)
+{
+	size_t len = 2UL << 20;
+	char *raw = map_anon(2 * len), *a;
+	struct toucher w;
+	struct uffd_msg msg;
+	pthread_t th;
+	int fd;
+
+	if (!WP_FEATURES)
+		SKIP(return, "no write-protect on this architecture");
+	ASSERT_NE(NULL, raw);
+	a = (char *)(((unsigned long)raw + len - 1) & ~(len - 1));
+	madvise(a, len, MADV_HUGEPAGE);
+	memset(a, 1, len);
+	fd = new_uffd(false, UFFD_FEATURE_PAGEFAULT_FLAG_WP);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, do_register(fd, a, len, UFFDIO_REGISTER_MODE_WP, NULL));
+	ASSERT_EQ(0, do_wp(fd, a, len, UFFDIO_WRITEPROTECT_MODE_WP));
+	/* Changing the protection of half of it splits the huge page. */
+	ASSERT_EQ(0, mprotect(a, len / 2, PROT_READ));
+	ASSERT_EQ(0, mprotect(a, len / 2, PROT_READ | PROT_WRITE));
+	for (size_t off = 0; off < len; off += 37 * pgsz)
+		ASSERT_TRUE(wp_marked(a + off));
+	w = (struct toucher){ .addr = a + len - pgsz, .write = true };
+	ASSERT_EQ(0, pthread_create(&th, NULL, toucher_main, &w));
+	ASSERT_EQ(1, read_msg(fd, &msg, 5000));
+	ASSERT_EQ(UFFD_PAGEFAULT_FLAG_WRITE | UFFD_PAGEFAULT_FLAG_WP,
+		  msg.arg.pagefault.flags);
+	ASSERT_EQ(0, do_wp(fd, a, len, 0));
+	pthread_join(th, NULL);
+	close(fd);
+	munmap(raw, 2 * len);
+}
+
+struct mover {
+	void *old, *new;
+	size_t len;
+};
+
+static void *move_it(void *p)
+{
+	struct mover *m = p;
+
+	return mremap(m->old, m->len, m->len, MREMAP_MAYMOVE | MREMAP_FIXED,
+		      m->new);
+}
+
+/* With EVENT_REMAP a protected range moves with its marks. */
+TEST(mremap_keeps_marks_with_event)
+{
+	char *hole = mmap(NULL, 8 * pgsz, PROT_NONE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *a = map_anon(4 * pgsz);
+	struct mover m = { .old = a, .new = hole + 2 * pgsz, .len = 4 * pgsz };
+	struct uffd_msg msg;
+	struct job j;
+	int fd;
+
+	if (!WP_FEATURES)
+		SKIP(return, "no write-protect on this architecture");
+	ASSERT_NE(MAP_FAILED, hole);
+	ASSERT_NE(NULL, a);
+	memset(a, 3, 4 * pgsz);
+	fd = new_uffd(false, UFFD_FEATURE_PAGEFAULT_FLAG_WP |
+		      UFFD_FEATURE_EVENT_REMAP);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, do_register(fd, a, 4 * pgsz, UFFDIO_REGISTER_MODE_WP, NULL));
+	ASSERT_EQ(0, do_wp(fd, a, 4 * pgsz, UFFDIO_WRITEPROTECT_MODE_WP));
+	ASSERT_EQ(0, job_start(&j, move_it, &m));
+	ASSERT_EQ(1, read_msg(fd, &msg, 5000));
+	ASSERT_EQ(UFFD_EVENT_REMAP, msg.event);
+	pthread_join(j.th, NULL);
+	ASSERT_EQ(m.new, (void *)j.ret);
+	for (int i = 0; i < 4; i++)
+		ASSERT_TRUE(wp_marked((char *)m.new + i * pgsz));
+	ASSERT_EQ(0, do_wp(fd, m.new, 4 * pgsz, 0));
+	ASSERT_FALSE(wp_marked(m.new));
+	close(fd);
+	munmap(hole, 8 * pgsz);
+}
+
+#ifndef MPOL_MF_MOVE
+#define MPOL_MF_MOVE	(1 << 1)
+#endif
+
+/* Migrating a protected page (to another NUMA node) keeps its mark. */
+TEST_F(wp, migration_keeps_marks)
+{
+	struct toucher w = { .addr = self->area + 5 * pgsz, .write = true };
+	void *pages[1] = { self->area + 5 * pgsz };
+	int node, status = -1;
+	struct uffd_msg msg;
+	pthread_t th;
+
+	if (access("/sys/devices/system/node/node1", F_OK))
+		SKIP(return, "needs two NUMA nodes (numa=fake=2)");
+	ASSERT_EQ(0, do_wp(self->fd, self->area, self->len,
+			   UFFDIO_WRITEPROTECT_MODE_WP));
+	/* Where is it?  Then move it to the other node. */
+	ASSERT_EQ(0, syscall(SYS_move_pages, 0, 1, pages, NULL, &status, 0));
+	ASSERT_LE(0, status);
+	node = !status;
+	ASSERT_EQ(0, syscall(SYS_move_pages, 0, 1, pages, &node, &status,
+			     MPOL_MF_MOVE));
+	ASSERT_EQ(node, status);
+	ASSERT_TRUE(wp_marked(self->area + 5 * pgsz));
+	ASSERT_EQ(0, pthread_create(&th, NULL, toucher_main, &w));
+	ASSERT_EQ(1, read_msg(self->fd, &msg, 5000));
+	ASSERT_EQ(UFFD_PAGEFAULT_FLAG_WRITE | UFFD_PAGEFAULT_FLAG_WP,
+		  msg.arg.pagefault.flags);
+	ASSERT_EQ(0, do_wp(self->fd, self->area + 5 * pgsz, pgsz, 0));
+	pthread_join(th, NULL);
+	ASSERT_EQ(7, self->area[5 * pgsz]);
+}
+
+TEST_HARNESS_MAIN
