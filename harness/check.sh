@@ -59,7 +59,8 @@ fi
 [ "$(status upstream-unit-tests)" = 0 ] ||
 	result fail "upstream uffd-unit-tests: exit status '$(status upstream-unit-tests)'"
 
-for t in upstream-stress-anon upstream-stress-shmem upstream-stress-hugetlb demo \
+for t in upstream-stress-anon upstream-stress-shmem upstream-stress-hugetlb \
+	 upstream-stress-shmem-private upstream-stress-hugetlb-private demo \
 	 criu-uffd-noncoop; do
 	if [ "$(status $t)" = 0 ]; then
 		result pass "$t"

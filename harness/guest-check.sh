@@ -20,6 +20,8 @@ run upstream-unit-tests "$T/uffd-unit-tests"
 run upstream-stress-anon "$T/uffd-stress" anon 16 4
 run upstream-stress-shmem "$T/uffd-stress" shmem 16 4
 run upstream-stress-hugetlb "$T/uffd-stress" hugetlb 16 4
+run upstream-stress-shmem-private "$T/uffd-stress" shmem-private 16 4
+run upstream-stress-hugetlb-private "$T/uffd-stress" hugetlb-private 16 4
 run demo "$UFFD_REPO/build/demo/uffd-demo"
 run criu-uffd-noncoop criu check --feature uffd-noncoop
 exit 0

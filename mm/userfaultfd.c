@@ -117,7 +117,8 @@ long uffd_wp_range(struct vm_area_struct *vma, unsigned long start,
 
 /*
  * @vma stops being registered for write-protect: clear the marks it left,
- * which nobody would ever resolve.
+ * which nobody would ever resolve.  Before its flags change, as it may
+ * then merge into a neighbour that never had any.
  */
 static void uffd_wp_forget(struct vm_area_struct *vma)
 {
@@ -214,13 +215,14 @@ int uffd_register_range(struct mm_struct *mm, struct userfaultfd_ctx *ctx,
 				 : owner != ctx;
 
 		if (!done) {
+			/* Before the VMA may merge into one without WP. */
+			if (userfaultfd_wp(vma) && !(mode & VM_UFFD_WP))
+				uffd_wp_range(vma, lo, hi - lo, false);
 			vma = vma_modify_flags_uffd(&vmi, prev, vma, lo, hi,
 					(vma->vm_flags & ~__VM_UFFD_FLAGS) | mode,
 					want, false);
 			if (IS_ERR(vma))
 				return PTR_ERR(vma);
-			if (!(mode & VM_UFFD_WP))
-				uffd_wp_forget(vma);
 			uffd_vma_set(vma, want.ctx, mode);
 		}
 		prev = vma;
@@ -307,6 +309,26 @@ static bool uffd_huge_page_missing(struct vm_area_struct *vma,
 #endif
 }
 
+/* Is the huge page at @addr in a hugetlbfs VMA still write-protected? */
+static bool uffd_huge_page_wp(struct vm_area_struct *vma, unsigned long addr)
+{
+#ifdef CONFIG_HUGETLB_PAGE
+	pte_t *ptep, pte;
+	bool wp = false;
+
+	hugetlb_vma_lock_read(vma);
+	ptep = hugetlb_walk(vma, addr, vma_kernel_pagesize(vma));
+	if (ptep) {
+		pte = huge_ptep_get(vma->vm_mm, addr, ptep);
+		wp = pte_present(pte) && huge_pte_uffd_wp(pte);
+	}
+	hugetlb_vma_unlock_read(vma);
+	return wp;
+#else
+	return false;	/* no hugetlbfs VMA can exist */
+#endif
+}
+
 /*
  * Nothing maps @addr yet in a VMA of PTE-mapped memory.  A huge page, a
  * migration entry or a swapped-out page count as present, as does a page
@@ -330,7 +352,8 @@ static bool uffd_pte_missing(struct vm_area_struct *vma, unsigned long addr)
 	pte = pte_offset_map(pmd, addr);
 	if (!pte)
 		return false;
-	none = pte_none(ptep_get(pte));
+	/* A uffd-wp marker holds a protection, not a page. */
+	none = pte_none_mostly(ptep_get(pte));
 	pte_unmap(pte);
 	return none;
 }
@@ -453,7 +476,12 @@ int mfill_atomic_install_pte(pmd_t *dst_pmd, struct vm_area_struct *dst_vma,
 		err = -EFAULT;
 		goto unlock;
 	}
-	if (!pte_none(ptep_get(ptep))) {
+	/*
+	 * A uffd-wp marker (a page protected before it was there) may be
+	 * filled over; it is the fill's mode that says whether the new page
+	 * stays protected.
+	 */
+	if (!pte_none_mostly(ptep_get(ptep))) {
 		err = -EEXIST;
 		goto unlock;
 	}
@@ -491,7 +519,7 @@ static int uffd_install_zero(pmd_t *pmd, struct vm_area_struct *vma,
 		return -EAGAIN;
 	if (uffd_past_eof(vma, addr)) {
 		err = -EFAULT;
-	} else if (pte_none(ptep_get(ptep))) {
+	} else if (pte_none(ptep_get(ptep))) {	/* not over a uffd-wp marker */
 		set_pte_at(vma->vm_mm, addr, ptep, entry);
 		update_mmu_cache(vma, addr, ptep);
 	} else {
@@ -886,13 +914,31 @@ unlock_mm:
 
 #define UFFD_IOCTLS_BASIC	(BIT_ULL(_UFFDIO_WAKE) | BIT_ULL(_UFFDIO_COPY))
 
-/* Write-protect, where the architecture can mark PTEs for it. */
+/*
+ * Write-protect: where the architecture can mark PTEs (anonymous pages
+ * carry the mark themselves), and where PTE markers can keep it with no
+ * page mapped (pages that stay in a page cache when unmapped).
+ */
 #define UFFD_MODE_WP	(IS_ENABLED(CONFIG_HAVE_ARCH_USERFAULTFD_WP) ? \
 			 VM_UFFD_WP : 0)
+#define UFFD_MODE_WP_MARKED (IS_ENABLED(CONFIG_PTE_MARKER_UFFD_WP) ?	\
+			     VM_UFFD_WP : 0)
 
-/* Anonymous memory, and private mappings of shmem: anonymous pages. */
-static const struct uffd_mem_kind uffd_private = {
+/* Anonymous memory. */
+static const struct uffd_mem_kind uffd_anon = {
 	.modes		= VM_UFFD_MISSING | UFFD_MODE_WP,
+	.range_ioctls	= UFFD_IOCTLS_BASIC | BIT_ULL(_UFFDIO_ZEROPAGE),
+	.page_missing	= uffd_pte_missing,
+	.page_wp	= uffd_pte_wp,
+	.fill		= uffd_fill_private,
+};
+
+/*
+ * Private mappings of shmem: filled with anonymous pages, but read from
+ * the page cache where not written, so write-protect needs markers.
+ */
+static const struct uffd_mem_kind uffd_private_file = {
+	.modes		= VM_UFFD_MISSING | UFFD_MODE_WP_MARKED,
 	.range_ioctls	= UFFD_IOCTLS_BASIC | BIT_ULL(_UFFDIO_ZEROPAGE),
 	.page_missing	= uffd_pte_missing,
 	.page_wp	= uffd_pte_wp,
@@ -901,17 +947,19 @@ static const struct uffd_mem_kind uffd_private = {
 
 /* Shared mappings of shmem: pages in the page cache. */
 static const struct uffd_mem_kind uffd_shmem = {
-	.modes		= VM_UFFD_MISSING,
+	.modes		= VM_UFFD_MISSING | UFFD_MODE_WP_MARKED,
 	.range_ioctls	= UFFD_IOCTLS_BASIC | BIT_ULL(_UFFDIO_ZEROPAGE),
 	.page_missing	= uffd_pte_missing,
+	.page_wp	= uffd_pte_wp,
 	.fill		= uffd_fill_shmem,
 };
 
 /* hugetlbfs, shared or private: whole huge pages, and no zero page. */
 static const struct uffd_mem_kind uffd_hugetlb = {
-	.modes		= VM_UFFD_MISSING,
+	.modes		= VM_UFFD_MISSING | UFFD_MODE_WP_MARKED,
 	.range_ioctls	= UFFD_IOCTLS_BASIC,
 	.page_missing	= uffd_huge_page_missing,
+	.page_wp	= uffd_huge_page_wp,
 	.fill		= uffd_fill_hugetlb,
 };
 
@@ -935,8 +983,8 @@ static const struct uffd_mem_kind *uffd_kind(struct vm_area_struct *vma)
 	if (vma->vm_flags & VM_SPECIAL)
 		return NULL;
 	if (vma_is_anonymous(vma))
-		return vma->vm_flags & VM_SHARED ? NULL : &uffd_private;
+		return vma->vm_flags & VM_SHARED ? NULL : &uffd_anon;
 	if (!vma_is_shmem(vma))
 		return NULL;
-	return vma->vm_flags & VM_SHARED ? &uffd_shmem : &uffd_private;
+	return vma->vm_flags & VM_SHARED ? &uffd_shmem : &uffd_private_file;
 }

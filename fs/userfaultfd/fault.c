@@ -137,6 +137,25 @@ void uffd_wake_span(struct userfaultfd_ctx *ctx, unsigned long start,
 	wake_up_q(&wakeq);
 }
 
+/**
+ * userfaultfd_wp_unpopulated - does @vma protect pages never populated?
+ * @vma: a VMA, with its mmap or VMA lock held
+ *
+ * Such a range (UFFD_FEATURE_WP_UNPOPULATED) gets a PTE marker where
+ * nothing is mapped when it is protected, so that a first write faults to
+ * the monitor as a write to a protected page.
+ *
+ * Return: true if @vma is registered for write-protect with a context
+ * that asked for it.
+ */
+bool userfaultfd_wp_unpopulated(struct vm_area_struct *vma)
+{
+	struct userfaultfd_ctx *ctx = vma->vm_userfaultfd_ctx.ctx;
+
+	return userfaultfd_wp(vma) && ctx &&
+	       uffd_has(ctx, UFFD_FEATURE_WP_UNPOPULATED);
+}
+
 /* ---- the fault path ---------------------------------------------------- */
 
 static unsigned int uffd_wait_state(unsigned int fault_flags)

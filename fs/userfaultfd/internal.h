@@ -51,10 +51,18 @@
 				 UFFD_FEATURE_EXACT_ADDRESS |		\
 				 UFFD_FEATURES_WP)
 
-/* Write-protect, where the architecture can mark PTEs for it. */
+/*
+ * Write-protect, where the architecture can mark PTEs for it; on shmem
+ * and hugetlbfs, and on anonymous pages never populated, where PTE
+ * markers can keep a protection with no page mapped.
+ */
 #define UFFD_WP_SUPPORTED	IS_ENABLED(CONFIG_HAVE_ARCH_USERFAULTFD_WP)
-#define UFFD_FEATURES_WP	(UFFD_WP_SUPPORTED ?			\
-				 UFFD_FEATURE_PAGEFAULT_FLAG_WP : 0)
+#define UFFD_WP_MARKERS		IS_ENABLED(CONFIG_PTE_MARKER_UFFD_WP)
+#define UFFD_FEATURES_WP	((UFFD_WP_SUPPORTED ?			\
+				  UFFD_FEATURE_PAGEFAULT_FLAG_WP : 0) |	\
+				 (UFFD_WP_MARKERS ?			\
+				  UFFD_FEATURE_WP_HUGETLBFS_SHMEM |	\
+				  UFFD_FEATURE_WP_UNPOPULATED : 0))
 
 /* The fd flags a context keeps, and every fd made for it gets. */
 #define UFFD_FD_FLAGS		(O_CLOEXEC | O_NONBLOCK)

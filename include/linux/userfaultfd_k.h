@@ -6,9 +6,9 @@
  * VMA registered with a context points at it from vm_userfaultfd_ctx and
  * carries the VM_UFFD_* mode bits in vm_flags.  The hooks below are what
  * the fault, fork, mremap, madvise and munmap paths call.  Modes and
- * features this implementation does not provide (minor faults, and parts
- * of write-protect, below) can never be registered, so their hooks reduce
- * to tests of VM_UFFD_* bits that are never set.
+ * features this implementation does not provide (minor faults,
+ * asynchronous write-protect) can never be registered, so their hooks
+ * reduce to tests of VM_UFFD_* bits that are never set.
  *
  * See Documentation/vm/userfaultfd.txt.
  */
@@ -114,20 +114,6 @@ static inline bool uffd_disable_fault_around(struct vm_area_struct *vma)
 }
 
 /*
- * Write-protect is provided on anonymous memory, with its marks on
- * present PTEs (and their swap entries): neither pages never populated
- * (UFFD_FEATURE_WP_UNPOPULATED) nor shmem and hugetlbfs, which would
- * need PTE markers, nor asynchronous resolution (UFFD_FEATURE_WP_ASYNC)
- * yet.
- */
-static inline bool
-userfaultfd_wp_unpopulated(struct vm_area_struct *vma) { return false; }
-static inline bool
-userfaultfd_wp_async(struct vm_area_struct *vma) { return false; }
-static inline bool
-userfaultfd_wp_use_markers(struct vm_area_struct *vma) { return false; }
-
-/*
  * The hooks the rest of the kernel calls, each with what it is without
  * CONFIG_USERFAULTFD.
  */
@@ -144,6 +130,15 @@ is_mergeable_vm_userfaultfd_ctx(struct vm_area_struct *vma,
 
 vm_fault_t handle_userfault(struct vm_fault *vmf, unsigned long reason);
 bool vma_has_uffd_without_event_remap(struct vm_area_struct *vma);
+
+/*
+ * Write-protect: does a range protect pages never populated too
+ * (UFFD_FEATURE_WP_UNPOPULATED)?  Asynchronous resolution
+ * (UFFD_FEATURE_WP_ASYNC) is not provided yet.
+ */
+bool userfaultfd_wp_unpopulated(struct vm_area_struct *vma);
+static inline bool
+userfaultfd_wp_async(struct vm_area_struct *vma) { return false; }
 
 /* fork: decide per VMA, then report (or undo) once the fork is done. */
 int dup_userfaultfd(struct vm_area_struct *vma, struct list_head *fcs);
@@ -241,6 +236,10 @@ is_mergeable_vm_userfaultfd_ctx(struct vm_area_struct *vma,
 				struct vm_userfaultfd_ctx vm_ctx) { return true; }
 static inline bool
 vma_has_uffd_without_event_remap(struct vm_area_struct *vma) { return false; }
+static inline bool
+userfaultfd_wp_unpopulated(struct vm_area_struct *vma) { return false; }
+static inline bool
+userfaultfd_wp_async(struct vm_area_struct *vma) { return false; }
 
 static inline int dup_userfaultfd(struct vm_area_struct *vma,
 				  struct list_head *fcs) { return 0; }
@@ -265,6 +264,19 @@ static inline long uffd_wp_range(struct vm_area_struct *vma,
 				 bool enable_wp) { return -EINVAL; }
 
 #endif /* CONFIG_USERFAULTFD */
+
+/*
+ * Does protecting @vma leave PTE markers where no page is mapped?  Always
+ * for shmem and hugetlbfs, whose pages stay in the page cache when they
+ * are unmapped (a marker then keeps the protection); for anonymous memory
+ * only if pages never populated are to be protected too.
+ */
+static inline bool userfaultfd_wp_use_markers(struct vm_area_struct *vma)
+{
+	if (!userfaultfd_wp(vma))
+		return false;
+	return !vma_is_anonymous(vma) || userfaultfd_wp_unpopulated(vma);
+}
 
 /* Is @entry a PTE marker that carries the uffd-wp bit? */
 static inline bool pte_marker_entry_uffd_wp(swp_entry_t entry)

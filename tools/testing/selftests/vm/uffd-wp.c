@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * userfaultfd selftest: write-protect on anonymous memory: registering,
+ * userfaultfd selftest: write-protect: registering,
  * UFFDIO_WRITEPROTECT and its errors, write faults that park and report
  * UFFD_PAGEFAULT_FLAG_WP, COPY with MODE_WP, and where the marks go over
  * fork, THP split, mremap, migration and unregister (read back from
- * pagemap).
+ * pagemap), on anonymous memory, shmem and hugetlbfs, and pages never
+ * populated (WP_UNPOPULATED).
  */
 #include "uffd_test.h"
 
@@ -79,10 +80,20 @@ TEST_F(wp, register_modes)
 	ASSERT_EQ(RANGE_IOCTLS, ioctls);
 	close(other);
 
-	/* Not (yet) on shmem: its marks would need PTE markers. */
+	/* shmem too (its marks survive unmapping as PTE markers). */
 	ASSERT_LE(0, memfd);
 	ASSERT_EQ(0, ftruncate(memfd, pgsz));
 	shm = mmap(NULL, pgsz, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	ASSERT_NE(MAP_FAILED, shm);
+	ASSERT_EQ(0, do_register(self->fd, shm, pgsz, UFFDIO_REGISTER_MODE_WP,
+				 &ioctls));
+	ASSERT_EQ(RANGE_IOCTLS_WP, ioctls);
+	munmap(shm, pgsz);
+	close(memfd);
+	/* A kind of memory we do not handle at all: EINVAL. */
+	memfd = open("/proc/self/exe", O_RDONLY);
+	ASSERT_LE(0, memfd);
+	shm = mmap(NULL, pgsz, PROT_READ, MAP_PRIVATE, memfd, 0);
 	ASSERT_NE(MAP_FAILED, shm);
 	ASSERT_EQ(-1, do_register(self->fd, shm, pgsz, UFFDIO_REGISTER_MODE_WP,
 				  NULL));
@@ -345,6 +356,39 @@ TEST_F(wp, unregister_clears_marks)
 	self->area[8 * pgsz] = 9;
 }
 
+/* Unregistering a page that then merges with its neighbour: no marks. */
+TEST(unregister_merge_clears_marks)
+{
+	char *a = map_anon(2 * pgsz);
+	struct toucher w = { .write = true };
+	int fd, fd2;
+	pthread_t th;
+
+	if (!WP_FEATURES)
+		SKIP(return, "no write-protect on this architecture");
+	ASSERT_NE(NULL, a);
+	memset(a, 1, 2 * pgsz);
+	fd = new_uffd(false, UFFD_FEATURE_PAGEFAULT_FLAG_WP);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, do_register(fd, a + pgsz, pgsz, UFFDIO_REGISTER_MODE_WP,
+				 NULL));
+	ASSERT_EQ(0, do_wp(fd, a + pgsz, pgsz, UFFDIO_WRITEPROTECT_MODE_WP));
+	ASSERT_EQ(0, do_unregister(fd, a + pgsz, pgsz));
+	ASSERT_FALSE(wp_marked(a + pgsz));
+	close(fd);
+	/* A new registration protects nothing it did not protect itself. */
+	fd2 = new_uffd(false, UFFD_FEATURE_PAGEFAULT_FLAG_WP);
+	ASSERT_LE(0, fd2);
+	ASSERT_EQ(0, do_register(fd2, a, 2 * pgsz, UFFDIO_REGISTER_MODE_WP,
+				 NULL));
+	w.addr = a + pgsz;
+	ASSERT_EQ(0, pthread_create(&th, NULL, toucher_main, &w));
+	ASSERT_TRUE(wait_done(&w.done, 5000));
+	pthread_join(th, NULL);
+	close(fd2);
+	munmap(a, 2 * pgsz);
+}
+
 /* Without EVENT_FORK the child's copy is not tracked: no marks left. */
 TEST_F(wp, fork_drops_marks)
 {
@@ -529,6 +573,190 @@ TEST_F(wp, migration_keeps_marks)
 	ASSERT_EQ(0, do_wp(self->fd, self->area + 5 * pgsz, pgsz, 0));
 	pthread_join(th, NULL);
 	ASSERT_EQ(7, self->area[5 * pgsz]);
+}
+
+/* ---- shmem, hugetlbfs, and pages never populated ------------------------ */
+
+/*
+ * Protect [a, a + size) (populated, registered on @fd for WP), write from
+ * a thread at @off: it parks with the WP flag; unprotecting lets it go.
+ */
+static void write_parks(struct __test_metadata *_metadata, int fd, char *a,
+			size_t size, size_t off)
+{
+	struct toucher w = { .addr = a + off, .write = true };
+	struct uffd_msg msg;
+	pthread_t th;
+
+	ASSERT_EQ(0, do_wp(fd, a, size, UFFDIO_WRITEPROTECT_MODE_WP));
+	ASSERT_EQ(0, pthread_create(&th, NULL, toucher_main, &w));
+	ASSERT_EQ(1, read_msg(fd, &msg, 5000));
+	ASSERT_EQ(UFFD_PAGEFAULT_FLAG_WRITE | UFFD_PAGEFAULT_FLAG_WP,
+		  msg.arg.pagefault.flags);
+	usleep(50000);
+	ASSERT_EQ(0, w.done);
+	ASSERT_EQ(0, do_wp(fd, a, size, 0));
+	pthread_join(th, NULL);
+	ASSERT_EQ(7, a[off]);
+}
+
+/*
+ * shmem, shared and private: a protected page keeps its protection when
+ * it is unmapped (MADV_DONTNEED) and when it was never mapped here (only
+ * in the page cache): PTE markers hold it.
+ */
+static void shmem_case(struct __test_metadata *_metadata, int flags)
+{
+	int memfd = memfd_create("uffd-wp-shmem", 0), fd;
+	size_t len = 4 * pgsz;
+	char *a, *alias;
+
+	ASSERT_LE(0, memfd);
+	ASSERT_EQ(0, ftruncate(memfd, len));
+	alias = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	a = mmap(NULL, len, PROT_READ | PROT_WRITE, flags, memfd, 0);
+	ASSERT_NE(MAP_FAILED, alias);
+	ASSERT_NE(MAP_FAILED, a);
+	memset(alias, 1, len);		/* in the page cache, not mapped in a */
+	fd = new_uffd(false, UFFD_FEATURE_PAGEFAULT_FLAG_WP |
+		      UFFD_FEATURE_WP_HUGETLBFS_SHMEM);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, do_register(fd, a, len, UFFDIO_REGISTER_MODE_WP, NULL));
+	a[0] = 2;			/* mapped */
+	write_parks(_metadata, fd, a, pgsz, 0);
+	/* Never mapped here when protected. */
+	write_parks(_metadata, fd, a + pgsz, pgsz, 0);
+	/* Protected, then unmapped: the marker keeps the protection. */
+	a[2 * pgsz] = 2;
+	ASSERT_EQ(0, do_wp(fd, a + 2 * pgsz, pgsz, UFFDIO_WRITEPROTECT_MODE_WP));
+	ASSERT_EQ(0, madvise(a + 2 * pgsz, pgsz, MADV_DONTNEED));
+	ASSERT_TRUE(wp_marked(a + 2 * pgsz));
+	ASSERT_EQ(0, do_wp(fd, a + 2 * pgsz, pgsz, 0));
+	ASSERT_FALSE(wp_marked(a + 2 * pgsz));
+	write_parks(_metadata, fd, a + 2 * pgsz, pgsz, 3);
+	close(fd);
+	munmap(a, len);
+	munmap(alias, len);
+	close(memfd);
+}
+
+TEST(shmem_shared)
+{
+	if (!WP_FEATURES)
+		SKIP(return, "no write-protect on this architecture");
+	shmem_case(_metadata, MAP_SHARED);
+}
+
+TEST(shmem_private)
+{
+	if (!WP_FEATURES)
+		SKIP(return, "no write-protect on this architecture");
+	shmem_case(_metadata, MAP_PRIVATE);
+}
+
+/*
+ * A marker where a missing page used to be: a private mapping of a file
+ * with nothing in its page cache, MISSING|WP, a page filled protected and
+ * then dropped.  Reading it again is a missing fault that waits for the
+ * monitor (not one that spins), and a COPY over the marker resolves it.
+ */
+TEST(marker_then_missing)
+{
+	int memfd = memfd_create("uffd-wp-marker", 0), fd;
+	char src[4096] __attribute__((aligned(4096)));
+	struct toucher r = { 0 };
+	struct uffd_msg msg;
+	pthread_t th;
+	char *a;
+
+	if (!WP_FEATURES)
+		SKIP(return, "no write-protect on this architecture");
+	ASSERT_LE(0, memfd);
+	ASSERT_EQ(0, ftruncate(memfd, pgsz));
+	a = mmap(NULL, pgsz, PROT_READ | PROT_WRITE, MAP_PRIVATE, memfd, 0);
+	ASSERT_NE(MAP_FAILED, a);
+	fd = new_uffd(false, UFFD_FEATURE_PAGEFAULT_FLAG_WP |
+		      UFFD_FEATURE_WP_HUGETLBFS_SHMEM);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, do_register(fd, a, pgsz, UFFDIO_REGISTER_MODE_MISSING |
+				 UFFDIO_REGISTER_MODE_WP, NULL));
+	memset(src, 0x44, sizeof(src));
+	ASSERT_EQ(0, do_copy(fd, a, src, pgsz, UFFDIO_COPY_MODE_WP, NULL));
+	ASSERT_EQ(0, madvise(a, pgsz, MADV_DONTNEED));
+	ASSERT_TRUE(wp_marked(a));
+	r.addr = a + 1;
+	ASSERT_EQ(0, pthread_create(&th, NULL, toucher_main, &r));
+	ASSERT_EQ(1, read_msg(fd, &msg, 5000));
+	ASSERT_EQ(0, msg.arg.pagefault.flags);		/* a missing read */
+	ASSERT_EQ(0, do_copy(fd, a, src, pgsz, 0, NULL));
+	pthread_join(th, NULL);
+	ASSERT_EQ(0x44, r.value);
+	close(fd);
+	munmap(a, pgsz);
+	close(memfd);
+}
+
+TEST(hugetlb)
+{
+	size_t hsz = huge_page_size();
+	char *a;
+	int fd;
+
+	if (!WP_FEATURES)
+		SKIP(return, "no write-protect on this architecture");
+	if (!hsz)
+		SKIP(return, "no hugetlbfs");
+	a = mmap(NULL, hsz, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+	if (a == MAP_FAILED)
+		SKIP(return, "no huge pages reserved");
+	memset(a, 1, hsz);
+	fd = new_uffd(false, UFFD_FEATURE_PAGEFAULT_FLAG_WP |
+		      UFFD_FEATURE_WP_HUGETLBFS_SHMEM);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, do_register(fd, a, hsz, UFFDIO_REGISTER_MODE_WP, NULL));
+	/* Huge pages are protected whole. */
+	ASSERT_EQ(-1, do_wp(fd, a, pgsz, UFFDIO_WRITEPROTECT_MODE_WP));
+	ASSERT_EQ(EINVAL, errno);
+	write_parks(_metadata, fd, a, hsz, hsz / 2);
+	close(fd);
+	munmap(a, hsz);
+}
+
+/*
+ * UFFD_FEATURE_WP_UNPOPULATED: protecting a range protects the pages
+ * never populated too; without it, the first write to one just happens.
+ */
+TEST(unpopulated)
+{
+	char *a = map_anon(4 * pgsz);
+	struct toucher w = { .write = true };
+	pthread_t th;
+	int fd;
+
+	if (!WP_FEATURES)
+		SKIP(return, "no write-protect on this architecture");
+	ASSERT_NE(NULL, a);
+	fd = new_uffd(false, UFFD_FEATURE_PAGEFAULT_FLAG_WP);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, do_register(fd, a, 4 * pgsz, UFFDIO_REGISTER_MODE_WP, NULL));
+	ASSERT_EQ(0, do_wp(fd, a, 4 * pgsz, UFFDIO_WRITEPROTECT_MODE_WP));
+	w.addr = a;
+	ASSERT_EQ(0, pthread_create(&th, NULL, toucher_main, &w));
+	ASSERT_TRUE(wait_done(&w.done, 5000));
+	pthread_join(th, NULL);
+	close(fd);
+
+	fd = new_uffd(false, UFFD_FEATURE_PAGEFAULT_FLAG_WP |
+		      UFFD_FEATURE_WP_UNPOPULATED);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, do_register(fd, a, 4 * pgsz, UFFDIO_REGISTER_MODE_WP, NULL));
+	ASSERT_EQ(0, do_wp(fd, a + pgsz, 3 * pgsz, UFFDIO_WRITEPROTECT_MODE_WP));
+	ASSERT_TRUE(wp_marked(a + 2 * pgsz));
+	ASSERT_EQ(0, a[2 * pgsz + 1]);	/* reads see zeroes, no fault */
+	write_parks(_metadata, fd, a + 3 * pgsz, pgsz, 0);
+	close(fd);
+	munmap(a, 4 * pgsz);
 }
 
 TEST_HARNESS_MAIN

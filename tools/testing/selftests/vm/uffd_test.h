@@ -47,7 +47,9 @@
 			 UFFD_FEATURE_EVENT_REMOVE | UFFD_FEATURE_EVENT_UNMAP)
 /* Write-protect needs the architecture's help; x86-64 gives it. */
 #ifdef __x86_64__
-#define WP_FEATURES	UFFD_FEATURE_PAGEFAULT_FLAG_WP
+#define WP_FEATURES	(UFFD_FEATURE_PAGEFAULT_FLAG_WP | \
+			 UFFD_FEATURE_WP_HUGETLBFS_SHMEM | \
+			 UFFD_FEATURE_WP_UNPOPULATED)
 #else
 #define WP_FEATURES	0
 #endif
