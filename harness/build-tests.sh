@@ -3,7 +3,8 @@
 # build-tests.sh selftests|upstream|demo
 #   selftests: our kselftests (one program per feature, in tests/selftests),
 #              against our uapi headers
-#   upstream:  6.12's own uffd-unit-tests and uffd-stress, against
+#   upstream:  6.12's own uffd-unit-tests, uffd-stress and pagemap_ioctl
+#              (PAGEMAP_SCAN over asynchronous write-protect), against
 #              upstream's headers, untouched
 #   demo:      the demonstration monitor used by `make run`
 #   bench:     the benchmark programs of `make bench`
@@ -36,11 +37,13 @@ upstream)
 	mm=$SELFTESTS/mm
 	cflags="-Wall -Wno-maybe-uninitialized -O2 -U_FORTIFY_SOURCE -no-pie -I $SRC/tools/include
 		-isystem $BUILD/hdr-upstream/usr/include -I $SELFTESTS"
-	for t in uffd-unit-tests uffd-stress; do
+	for t in uffd-unit-tests uffd-stress pagemap_ioctl; do
+		extra=uffd-common.c
+		[ "$t" = pagemap_ioctl ] && extra=
 		if [ ! -x "$OUT/$t" ] || [ "$mm/$t.c" -nt "$OUT/$t" ] ||
 		   [ "$BUILD/hdr-upstream/.stamp" -nt "$OUT/$t" ]; then
 			# shellcheck disable=SC2086
-			(cd "$mm" && gcc $cflags "$t.c" uffd-common.c vm_util.c \
+			(cd "$mm" && gcc $cflags "$t.c" $extra vm_util.c \
 				thp_settings.c -lrt -lpthread -lm -o "$OUT/$t")
 		fi
 	done

@@ -59,6 +59,24 @@ fi
 [ "$(status upstream-unit-tests)" = 0 ] ||
 	result fail "upstream uffd-unit-tests: exit status '$(status upstream-unit-tests)'"
 
+# Upstream's PAGEMAP_SCAN test: it exits "pass" without running anything
+# when asynchronous write-protect is missing, so its plan must have run.
+plan=$(section upstream-pagemap-ioctl | sed -n 's/^1\.\.\([0-9]*\)$/\1/p')
+counts=$(section upstream-pagemap-ioctl |
+	 sed -n 's/^# Totals: pass:\([0-9]*\) fail:\([0-9]*\) xfail:[0-9]* xpass:[0-9]* skip:\([0-9]*\).*/\1 \2 \3/p')
+if [ -n "$plan" ] && [ -n "$counts" ]; then
+	read -r p f s <<< "$counts"
+	pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
+	printf '%-5s %s\n' info "upstream pagemap_ioctl: pass=$p fail=$f skip=$s of $plan"
+	section upstream-pagemap-ioctl | grep -E '^not ok' | head -20 || true
+	[ $((p + f + s)) = "$plan" ] ||
+		result fail "upstream pagemap_ioctl: ran $((p + f + s)) of $plan"
+else
+	result fail "upstream pagemap_ioctl: its plan did not run"
+fi
+[ "$(status upstream-pagemap-ioctl)" = 0 ] ||
+	result fail "upstream pagemap_ioctl: exit status '$(status upstream-pagemap-ioctl)'"
+
 for t in upstream-stress-anon upstream-stress-shmem upstream-stress-hugetlb \
 	 upstream-stress-shmem-private upstream-stress-hugetlb-private demo \
 	 criu-uffd-noncoop; do

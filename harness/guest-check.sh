@@ -22,6 +22,8 @@ run upstream-stress-shmem "$T/uffd-stress" shmem 16 4
 run upstream-stress-hugetlb "$T/uffd-stress" hugetlb 16 4
 run upstream-stress-shmem-private "$T/uffd-stress" shmem-private 16 4
 run upstream-stress-hugetlb-private "$T/uffd-stress" hugetlb-private 16 4
+# It writes files in its working directory: /tmp, a tmpfs.
+run upstream-pagemap-ioctl sh -c "cd /tmp && exec $T/pagemap_ioctl"
 run demo "$UFFD_REPO/build/demo/uffd-demo"
 run criu-uffd-noncoop criu check --feature uffd-noncoop
 exit 0

@@ -41,6 +41,12 @@ struct uffd_mem_kind {
 	/* The VM_UFFD_* modes such memory can be registered for. */
 	unsigned long modes;
 	/*
+	 * More of them, for a context whose write faults the kernel
+	 * resolves itself (UFFD_FEATURE_WP_ASYNC) and registering for
+	 * nothing else: write tracking needs no fills.
+	 */
+	unsigned long modes_async;
+	/*
 	 * The range ioctls valid on such memory: UFFDIO_REGISTER's answer
 	 * (UFFDIO_WRITEPROTECT is added for ranges registered for it).
 	 */
@@ -56,6 +62,11 @@ struct uffd_mem_kind {
 	int (*fill)(struct vm_area_struct *vma, unsigned long addr,
 		    unsigned long src, uffd_flags_t flags,
 		    struct folio **foliop);
+	/*
+	 * @vma was just registered, mmap_lock held for write: undo what its
+	 * new modes cannot live with.  Optional.
+	 */
+	void (*registered)(struct vm_area_struct *vma);
 };
 
 static const struct uffd_mem_kind *uffd_kind(struct vm_area_struct *vma);
@@ -136,19 +147,25 @@ static void uffd_wp_forget(struct vm_area_struct *vma)
 static int uffd_register_check(struct mm_struct *mm,
 			       struct userfaultfd_ctx *ctx,
 			       unsigned long start, unsigned long end,
-			       unsigned long mode, u64 *ioctls)
+			       unsigned long mode, bool wp_async, u64 *ioctls)
 {
 	VMA_ITERATOR(vmi, mm, start);
 	struct vm_area_struct *vma;
 	struct userfaultfd_ctx *owner;
 	int err = -EINVAL;	/* no VMA at all in the range */
+	unsigned long modes;
 
 	for_each_vma_range(vmi, vma, end) {
 		const struct uffd_mem_kind *kind = uffd_kind(vma);
 		unsigned long mask = vma_kernel_pagesize(vma) - 1;
 
 		owner = vma->vm_userfaultfd_ctx.ctx;
-		if (!kind || (mode & ~kind->modes))
+		if (!kind)
+			return -EINVAL;
+		modes = kind->modes;
+		if (wp_async && mode == VM_UFFD_WP)
+			modes |= kind->modes_async;
+		if (mode & ~modes)
 			return -EINVAL;
 		/* A huge page is registered whole or not at all. */
 		if ((max(start, vma->vm_start) | min(end, vma->vm_end)) & mask)
@@ -172,6 +189,8 @@ static int uffd_register_check(struct mm_struct *mm,
  * @start: page-aligned start
  * @end: page-aligned end
  * @mode: the VM_UFFD_* mode to register, or 0 to unregister
+ * @wp_async: @ctx resolves no write fault itself (UFFD_FEATURE_WP_ASYNC):
+ *	write-protect alone may then track any kind of memory
  * @ioctls: set to the range ioctls valid on every VMA of the range
  *
  * Holes in the range are skipped; VMAs are split at @start and @end and
@@ -186,16 +205,17 @@ static int uffd_register_check(struct mm_struct *mm,
  */
 int uffd_register_range(struct mm_struct *mm, struct userfaultfd_ctx *ctx,
 			unsigned long start, unsigned long end,
-			unsigned long mode, u64 *ioctls)
+			unsigned long mode, bool wp_async, u64 *ioctls)
 {
 	VMA_ITERATOR(vmi, mm, start);
 	struct vm_area_struct *vma, *prev;
 	struct vm_userfaultfd_ctx want = { mode ? ctx : NULL };
+	const struct uffd_mem_kind *kind;
 	int err;
 
 	mmap_assert_write_locked(mm);
 	*ioctls = ~0ULL;
-	err = uffd_register_check(mm, ctx, start, end, mode, ioctls);
+	err = uffd_register_check(mm, ctx, start, end, mode, wp_async, ioctls);
 	if (err)
 		return err;
 	if (mode & VM_UFFD_WP)
@@ -224,6 +244,9 @@ int uffd_register_range(struct mm_struct *mm, struct userfaultfd_ctx *ctx,
 			if (IS_ERR(vma))
 				return PTR_ERR(vma);
 			uffd_vma_set(vma, want.ctx, mode);
+			kind = uffd_kind(vma);
+			if (mode && kind->registered)
+				kind->registered(vma);
 		}
 		prev = vma;
 	}
@@ -375,8 +398,8 @@ bool uffd_must_wait(struct vm_area_struct *vma, unsigned long addr,
 	const struct uffd_mem_kind *kind = uffd_kind(vma);
 
 	if (reason & VM_UFFD_WP)
-		return kind && kind->page_wp && kind->page_wp(vma, addr);
-	return !kind || kind->page_missing(vma, addr);
+		return kind && kind->page_wp(vma, addr);
+	return !kind || !kind->page_missing || kind->page_missing(vma, addr);
 }
 
 /* ---- filling page tables ---------------------------------------------- */
@@ -794,9 +817,12 @@ relock:
 	vma = uffd_fill_vma(mm, ctx, dst + done, len - done, &kind);
 	if (!vma)
 		goto unlock;
-	/* A page mapped write-protected needs a range that tracks writes. */
+	/*
+	 * Some memory is only tracked, never filled; a page mapped
+	 * write-protected needs a range that tracks writes.
+	 */
 	err = -EINVAL;
-	if ((flags & MFILL_ATOMIC_WP) && !userfaultfd_wp(vma))
+	if (!kind->fill || ((flags & MFILL_ATOMIC_WP) && !userfaultfd_wp(vma)))
 		goto unlock;
 	step = vma_kernel_pagesize(vma);
 	err = -EINVAL;
@@ -954,6 +980,18 @@ static const struct uffd_mem_kind uffd_shmem = {
 	.fill		= uffd_fill_shmem,
 };
 
+/*
+ * Write-protect cannot see through a page table shared with another
+ * mapping of the file: new sharing stops once the VMA is registered for
+ * it (uffd_disable_huge_pmd_share()), and what was shared before is undone
+ * here.
+ */
+static void uffd_huge_registered(struct vm_area_struct *vma)
+{
+	if (uffd_disable_huge_pmd_share(vma))
+		hugetlb_unshare_all_pmds(vma);
+}
+
 /* hugetlbfs, shared or private: whole huge pages, and no zero page. */
 static const struct uffd_mem_kind uffd_hugetlb = {
 	.modes		= VM_UFFD_MISSING | UFFD_MODE_WP_MARKED,
@@ -961,6 +999,17 @@ static const struct uffd_mem_kind uffd_hugetlb = {
 	.page_missing	= uffd_huge_page_missing,
 	.page_wp	= uffd_huge_page_wp,
 	.fill		= uffd_fill_hugetlb,
+	.registered	= uffd_huge_registered,
+};
+
+/*
+ * Other files (and anything else not special): write tracking only, with
+ * UFFD_FEATURE_WP_ASYNC; there is nothing to fill them with.
+ */
+static const struct uffd_mem_kind uffd_other = {
+	.modes_async	= UFFD_MODE_WP_MARKED,
+	.range_ioctls	= BIT_ULL(_UFFDIO_WAKE),
+	.page_wp	= uffd_pte_wp,
 };
 
 /* A new range ioctl of a kind is one fdinfo must announce too. */
@@ -968,8 +1017,8 @@ static_assert(!((UFFD_IOCTLS_BASIC | BIT_ULL(_UFFDIO_ZEROPAGE)) &
 		~UFFD_RANGE_IOCTLS_ALL));
 
 /*
- * The kind of memory @vma is, or NULL if it cannot be registered: other
- * files, special mappings, droppable memory, and shadow stacks (a fill
+ * The kind of memory @vma is, or NULL if it cannot be registered at all:
+ * special mappings, droppable memory, and shadow stacks (a fill
  * would write user-chosen return addresses into one through an ordinary
  * writable PTE).  hugetlbfs mappings carry VM_DONTEXPAND, which is all
  * VM_SPECIAL means for them.
@@ -985,6 +1034,6 @@ static const struct uffd_mem_kind *uffd_kind(struct vm_area_struct *vma)
 	if (vma_is_anonymous(vma))
 		return vma->vm_flags & VM_SHARED ? NULL : &uffd_anon;
 	if (!vma_is_shmem(vma))
-		return NULL;
+		return &uffd_other;
 	return vma->vm_flags & VM_SHARED ? &uffd_shmem : &uffd_private_file;
 }

@@ -156,6 +156,24 @@ bool userfaultfd_wp_unpopulated(struct vm_area_struct *vma)
 	       uffd_has(ctx, UFFD_FEATURE_WP_UNPOPULATED);
 }
 
+/**
+ * userfaultfd_wp_async - does the kernel resolve @vma's write faults?
+ * @vma: a VMA, with its mmap or VMA lock held
+ *
+ * With UFFD_FEATURE_WP_ASYNC a write to a protected page only clears its
+ * mark and goes on, without a message: the marks then tell which pages
+ * were written since they were protected (PAGEMAP_SCAN reads them).
+ *
+ * Return: true if @vma is registered for write-protect with a context
+ * that asked for it.
+ */
+bool userfaultfd_wp_async(struct vm_area_struct *vma)
+{
+	struct userfaultfd_ctx *ctx = vma->vm_userfaultfd_ctx.ctx;
+
+	return userfaultfd_wp(vma) && ctx && uffd_has(ctx, UFFD_FEATURE_WP_ASYNC);
+}
+
 /* ---- the fault path ---------------------------------------------------- */
 
 static unsigned int uffd_wait_state(unsigned int fault_flags)

@@ -62,7 +62,8 @@
 				  UFFD_FEATURE_PAGEFAULT_FLAG_WP : 0) |	\
 				 (UFFD_WP_MARKERS ?			\
 				  UFFD_FEATURE_WP_HUGETLBFS_SHMEM |	\
-				  UFFD_FEATURE_WP_UNPOPULATED : 0))
+				  UFFD_FEATURE_WP_UNPOPULATED |	\
+				  UFFD_FEATURE_WP_ASYNC : 0))
 
 /* The fd flags a context keeps, and every fd made for it gets. */
 #define UFFD_FD_FLAGS		(O_CLOEXEC | O_NONBLOCK)

@@ -72,6 +72,9 @@ static int uffd_ioctl_api(struct userfaultfd_ctx *ctx,
 	if (api.features & ~(u64)UFFD_FEATURES_SUPPORTED)
 		goto refuse;
 	want = api.features;
+	/* Tracking writes needs the pages never written protected too. */
+	if (want & UFFD_FEATURE_WP_ASYNC)
+		want |= UFFD_FEATURE_WP_UNPOPULATED;
 
 	api.features = UFFD_FEATURES_SUPPORTED;
 	api.ioctls = UFFD_API_IOCTLS;
@@ -137,7 +140,7 @@ static int uffd_ioctl_register(struct userfaultfd_ctx *ctx,
 	mmap_write_lock(ctx->mm);
 	err = uffd_register_range(ctx->mm, ctx, reg.range.start,
 				  reg.range.start + reg.range.len, vm_flags,
-				  &ioctls);
+				  uffd_has(ctx, UFFD_FEATURE_WP_ASYNC), &ioctls);
 	mmap_write_unlock(ctx->mm);
 	mmput(ctx->mm);
 	if (err)
@@ -165,7 +168,7 @@ static int uffd_ioctl_unregister(struct userfaultfd_ctx *ctx,
 
 	mmap_write_lock(ctx->mm);
 	err = uffd_register_range(ctx->mm, ctx, range.start,
-				  range.start + range.len, 0, &ioctls);
+				  range.start + range.len, 0, false, &ioctls);
 	mmap_write_unlock(ctx->mm);
 	mmput(ctx->mm);
 	/*

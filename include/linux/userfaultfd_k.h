@@ -6,9 +6,9 @@
  * VMA registered with a context points at it from vm_userfaultfd_ctx and
  * carries the VM_UFFD_* mode bits in vm_flags.  The hooks below are what
  * the fault, fork, mremap, madvise and munmap paths call.  Modes and
- * features this implementation does not provide (minor faults,
- * asynchronous write-protect) can never be registered, so their hooks
- * reduce to tests of VM_UFFD_* bits that are never set.
+ * features this implementation does not provide (minor faults) can never
+ * be registered, so their hooks reduce to tests of VM_UFFD_* bits that
+ * are never set.
  *
  * See Documentation/vm/userfaultfd.txt.
  */
@@ -133,12 +133,12 @@ bool vma_has_uffd_without_event_remap(struct vm_area_struct *vma);
 
 /*
  * Write-protect: does a range protect pages never populated too
- * (UFFD_FEATURE_WP_UNPOPULATED)?  Asynchronous resolution
- * (UFFD_FEATURE_WP_ASYNC) is not provided yet.
+ * (UFFD_FEATURE_WP_UNPOPULATED)?  Does the kernel itself resolve its
+ * write faults, only clearing the mark (UFFD_FEATURE_WP_ASYNC, for
+ * PAGEMAP_SCAN)?
  */
 bool userfaultfd_wp_unpopulated(struct vm_area_struct *vma);
-static inline bool
-userfaultfd_wp_async(struct vm_area_struct *vma) { return false; }
+bool userfaultfd_wp_async(struct vm_area_struct *vma);
 
 /* fork: decide per VMA, then report (or undo) once the fork is done. */
 int dup_userfaultfd(struct vm_area_struct *vma, struct list_head *fcs);
@@ -195,7 +195,7 @@ bool uffd_must_wait(struct vm_area_struct *vma, unsigned long addr,
 		    unsigned long reason);
 int uffd_register_range(struct mm_struct *mm, struct userfaultfd_ctx *ctx,
 			unsigned long start, unsigned long end,
-			unsigned long mode, u64 *ioctls);
+			unsigned long mode, bool wp_async, u64 *ioctls);
 void uffd_unregister_ctx(struct mm_struct *mm, struct userfaultfd_ctx *ctx);
 void uffd_vma_forget(struct vm_area_struct *vma);
 ssize_t uffd_fill_range(struct userfaultfd_ctx *ctx, struct uffd_fill_gate *gate,

@@ -8,6 +8,7 @@
  * populated (WP_UNPOPULATED).
  */
 #include "uffd_test.h"
+#include <linux/fs.h>		/* PAGEMAP_SCAN */
 
 #define RANGE_IOCTLS_WP	(RANGE_IOCTLS | (1ULL << _UFFDIO_WRITEPROTECT))
 
@@ -724,6 +725,64 @@ TEST(hugetlb)
 }
 
 /*
+ * Two mappings of one hugetlbfs file, each a whole aligned gigabyte, share
+ * their page table.  Registering one for write-protect must stop sharing
+ * it, or protecting it would change (or skip) the other's entries too: a
+ * protected write must park, and the other mapping must stay writable.
+ */
+TEST(hugetlb_shared_page_table)
+{
+	const size_t G = 1UL << 30;
+	size_t hsz = huge_page_size();
+	struct toucher w = { .write = true }, o = { .write = true };
+	struct uffd_msg msg;
+	int mfd, fd;
+	pthread_t th;
+	char *base, *a, *b;
+
+	if (!WP_FEATURES)
+		SKIP(return, "no write-protect on this architecture");
+	if (hsz != 2UL << 20)
+		SKIP(return, "needs 2 MiB huge pages");
+	mfd = memfd_create("uffd-wp-pmdshare", MFD_HUGETLB);
+	if (mfd < 0 || ftruncate(mfd, G))
+		SKIP(return, "no hugetlbfs memfd");
+	base = mmap(NULL, 3 * G, PROT_NONE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	ASSERT_NE(MAP_FAILED, base);
+	a = (char *)(((unsigned long)base + G - 1) & ~(G - 1));
+	b = a + G;
+	ASSERT_EQ(a, mmap(a, G, PROT_READ | PROT_WRITE,
+			  MAP_SHARED | MAP_FIXED | MAP_NORESERVE, mfd, 0));
+	ASSERT_EQ(b, mmap(b, G, PROT_READ | PROT_WRITE,
+			  MAP_SHARED | MAP_FIXED | MAP_NORESERVE, mfd, 0));
+	*(volatile char *)a = 1;		/* a's page table ... */
+	ASSERT_EQ(1, *(volatile char *)b);	/* ... b shares it */
+
+	fd = new_uffd(false, UFFD_FEATURE_PAGEFAULT_FLAG_WP |
+		      UFFD_FEATURE_WP_HUGETLBFS_SHMEM);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, do_register(fd, b, G, UFFDIO_REGISTER_MODE_WP, NULL));
+	ASSERT_EQ(0, do_wp(fd, b, hsz, UFFDIO_WRITEPROTECT_MODE_WP));
+	ASSERT_TRUE(wp_marked(b));
+	ASSERT_FALSE(wp_marked(a));
+	o.addr = a + 1;				/* not registered: writes */
+	ASSERT_EQ(0, pthread_create(&th, NULL, toucher_main, &o));
+	ASSERT_TRUE(wait_done(&o.done, 5000));
+	pthread_join(th, NULL);
+	w.addr = b + 2;				/* protected: parks */
+	ASSERT_EQ(0, pthread_create(&th, NULL, toucher_main, &w));
+	ASSERT_EQ(1, read_msg(fd, &msg, 5000));
+	ASSERT_EQ(UFFD_PAGEFAULT_FLAG_WRITE | UFFD_PAGEFAULT_FLAG_WP,
+		  msg.arg.pagefault.flags);
+	ASSERT_EQ(0, do_wp(fd, b, hsz, 0));
+	pthread_join(th, NULL);
+	close(fd);
+	munmap(base, 3 * G);
+	close(mfd);
+}
+
+/*
  * UFFD_FEATURE_WP_UNPOPULATED: protecting a range protects the pages
  * never populated too; without it, the first write to one just happens.
  */
@@ -757,6 +816,118 @@ TEST(unpopulated)
 	write_parks(_metadata, fd, a + 3 * pgsz, pgsz, 0);
 	close(fd);
 	munmap(a, 4 * pgsz);
+}
+
+/* ---- asynchronous write-protect, and PAGEMAP_SCAN ------------------------ */
+
+/* The regions of [a, a + len) PAGEMAP_SCAN finds written; re-protects. */
+static long scan_written(void *a, size_t len, struct page_region *vec, int n)
+{
+	struct pm_scan_arg arg = {
+		.size = sizeof(arg),
+		.flags = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC,
+		.start = (unsigned long)a,
+		.end = (unsigned long)a + len,
+		.vec = (unsigned long)vec,
+		.vec_len = n,
+		.category_mask = PAGE_IS_WRITTEN,
+		.return_mask = PAGE_IS_WRITTEN,
+	};
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+	long ret;
+
+	if (fd < 0)
+		return -1;
+	ret = ioctl(fd, PAGEMAP_SCAN, &arg);
+	close(fd);
+	return ret;
+}
+
+/*
+ * UFFD_FEATURE_WP_ASYNC: writes to protected pages go through, only
+ * clearing the mark (it implies WP_UNPOPULATED, so pages never populated
+ * count too), and PAGEMAP_SCAN finds exactly the pages written and
+ * protects them again.
+ */
+TEST(async_tracks_writes)
+{
+	struct page_region vec[8];
+	char *a = map_anon(8 * pgsz);
+	char path[64], text[256];
+	int fd, info;
+	ssize_t n;
+
+	if (!WP_FEATURES)
+		SKIP(return, "no write-protect on this architecture");
+	ASSERT_NE(NULL, a);
+	memset(a, 1, 4 * pgsz);			/* pages 4-7 never populated */
+	fd = new_uffd(false, UFFD_FEATURE_WP_ASYNC);
+	ASSERT_LE(0, fd);
+	/* WP_ASYNC brought WP_UNPOPULATED with it. */
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	info = open(path, O_RDONLY);
+	ASSERT_LE(0, info);
+	n = read(info, text, sizeof(text) - 1);
+	ASSERT_LT(0, n);
+	text[n] = 0;
+	ASSERT_NE(NULL, strstr(text, "API:\taa:a000:"));
+	close(info);
+
+	ASSERT_EQ(0, do_register(fd, a, 8 * pgsz, UFFDIO_REGISTER_MODE_WP, NULL));
+	ASSERT_EQ(0, do_wp(fd, a, 8 * pgsz, UFFDIO_WRITEPROTECT_MODE_WP));
+	ASSERT_TRUE(wp_marked(a + 5 * pgsz));
+	a[pgsz] = 2;				/* no message, no wait */
+	a[6 * pgsz] = 2;
+	ASSERT_FALSE(msg_queued(fd, 0));
+	ASSERT_FALSE(wp_marked(a + pgsz));
+	ASSERT_FALSE(wp_marked(a + 6 * pgsz));
+	ASSERT_TRUE(wp_marked(a + 2 * pgsz));
+
+	ASSERT_EQ(2, scan_written(a, 8 * pgsz, vec, 8));
+	ASSERT_EQ((unsigned long)a + pgsz, vec[0].start);
+	ASSERT_EQ((unsigned long)a + 2 * pgsz, vec[0].end);
+	ASSERT_EQ((unsigned long)a + 6 * pgsz, vec[1].start);
+	ASSERT_EQ((unsigned long)a + 7 * pgsz, vec[1].end);
+	/* Found, and protected again: nothing is written any more. */
+	ASSERT_TRUE(wp_marked(a + pgsz));
+	ASSERT_EQ(0, scan_written(a, 8 * pgsz, vec, 8));
+	a[3 * pgsz] = 2;
+	ASSERT_EQ(1, scan_written(a, 8 * pgsz, vec, 8));
+	ASSERT_EQ((unsigned long)a + 3 * pgsz, vec[0].start);
+	close(fd);
+	munmap(a, 8 * pgsz);
+}
+
+/* Write tracking alone may watch other files too; nothing else may. */
+TEST(async_other_files)
+{
+	int exe = open("/proc/self/exe", O_RDONLY), fd;
+	char *f;
+
+	if (!WP_FEATURES)
+		SKIP(return, "no write-protect on this architecture");
+	ASSERT_LE(0, exe);
+	f = mmap(NULL, pgsz, PROT_READ, MAP_PRIVATE, exe, 0);
+	ASSERT_NE(MAP_FAILED, f);
+	fd = new_uffd(false, UFFD_FEATURE_PAGEFAULT_FLAG_WP);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(-1, do_register(fd, f, pgsz, UFFDIO_REGISTER_MODE_WP, NULL));
+	ASSERT_EQ(EINVAL, errno);
+	close(fd);
+	fd = new_uffd(false, UFFD_FEATURE_WP_ASYNC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(-1, do_register(fd, f, pgsz, UFFDIO_REGISTER_MODE_WP |
+				  UFFDIO_REGISTER_MODE_MISSING, NULL));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(0, do_register(fd, f, pgsz, UFFDIO_REGISTER_MODE_WP, NULL));
+	ASSERT_EQ(0, do_wp(fd, f, pgsz, UFFDIO_WRITEPROTECT_MODE_WP));
+	ASSERT_TRUE(wp_marked(f));
+	/* Tracked, never filled. */
+	ASSERT_EQ(-1, do_zeropage(fd, f, pgsz, 0, NULL));
+	ASSERT_EQ(EINVAL, errno);
+	close(fd);
+	munmap(f, pgsz);
+	close(exe);
 }
 
 TEST_HARNESS_MAIN
