@@ -268,22 +268,14 @@ TEST(api_restartable)
 
 TEST(fdinfo)
 {
-	char path[64], text[512];
 	int fd = new_uffd(false, UFFD_FEATURE_THREAD_ID);
-	int info;
-	ssize_t n;
+	char text[512];
 
 	ASSERT_LE(0, fd);
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	info = open(path, O_RDONLY);
-	ASSERT_LE(0, info);
-	n = read(info, text, sizeof(text) - 1);
-	ASSERT_LT(0, n);
-	text[n] = 0;
+	ASSERT_TRUE(read_fdinfo(fd, text, sizeof(text)));
 	EXPECT_NE(NULL, strstr(text, "pending:\t0\n"));
 	EXPECT_NE(NULL, strstr(text, "total:\t0\n"));
 	EXPECT_NE(NULL, strstr(text, "API:\taa:100:"));
-	close(info);
 	close(fd);
 }
 

@@ -734,8 +734,7 @@ TEST(hugetlb_shared_page_table)
 {
 	const size_t G = 1UL << 30;
 	size_t hsz = huge_page_size();
-	struct toucher w = { .write = true }, o = { .write = true };
-	struct uffd_msg msg;
+	struct toucher o = { .write = true };
 	int mfd, fd;
 	pthread_t th;
 	char *base, *a, *b;
@@ -770,13 +769,7 @@ TEST(hugetlb_shared_page_table)
 	ASSERT_EQ(0, pthread_create(&th, NULL, toucher_main, &o));
 	ASSERT_TRUE(wait_done(&o.done, 5000));
 	pthread_join(th, NULL);
-	w.addr = b + 2;				/* protected: parks */
-	ASSERT_EQ(0, pthread_create(&th, NULL, toucher_main, &w));
-	ASSERT_EQ(1, read_msg(fd, &msg, 5000));
-	ASSERT_EQ(UFFD_PAGEFAULT_FLAG_WRITE | UFFD_PAGEFAULT_FLAG_WP,
-		  msg.arg.pagefault.flags);
-	ASSERT_EQ(0, do_wp(fd, b, hsz, 0));
-	pthread_join(th, NULL);
+	write_parks(_metadata, fd, b, hsz, 2);	/* protected: parks */
 	close(fd);
 	munmap(base, 3 * G);
 	close(mfd);
@@ -853,9 +846,8 @@ TEST(async_tracks_writes)
 {
 	struct page_region vec[8];
 	char *a = map_anon(8 * pgsz);
-	char path[64], text[256];
-	int fd, info;
-	ssize_t n;
+	char text[256];
+	int fd;
 
 	if (!WP_FEATURES)
 		SKIP(return, "no write-protect on this architecture");
@@ -864,14 +856,8 @@ TEST(async_tracks_writes)
 	fd = new_uffd(false, UFFD_FEATURE_WP_ASYNC);
 	ASSERT_LE(0, fd);
 	/* WP_ASYNC brought WP_UNPOPULATED with it. */
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	info = open(path, O_RDONLY);
-	ASSERT_LE(0, info);
-	n = read(info, text, sizeof(text) - 1);
-	ASSERT_LT(0, n);
-	text[n] = 0;
+	ASSERT_TRUE(read_fdinfo(fd, text, sizeof(text)));
 	ASSERT_NE(NULL, strstr(text, "API:\taa:a000:"));
-	close(info);
 
 	ASSERT_EQ(0, do_register(fd, a, 8 * pgsz, UFFDIO_REGISTER_MODE_WP, NULL));
 	ASSERT_EQ(0, do_wp(fd, a, 8 * pgsz, UFFDIO_WRITEPROTECT_MODE_WP));

@@ -465,6 +465,25 @@ static inline uint64_t pagemap_entry(void *addr)
 	return entry;
 }
 
+/* The text of @fd's /proc/self/fdinfo entry, into @buf; false if none. */
+static inline bool read_fdinfo(int fd, char *buf, size_t size)
+{
+	char path[64];
+	ssize_t n;
+	int info;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	info = open(path, O_RDONLY);
+	if (info < 0)
+		return false;
+	n = read(info, buf, size - 1);
+	close(info);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	return true;
+}
+
 /* A buffer nobody may write to: reads into it fail with EFAULT. */
 static inline void *bad_buffer(void)
 {
