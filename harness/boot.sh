@@ -39,6 +39,10 @@ append="$append init=$TOP/harness/guest-init.sh UFFD_REPO=$TOP hugepages=64"
 # BOOT_APPEND: more kernel parameters (make check: numa=fake=2).
 append="$append ${BOOT_APPEND:-}"
 
+# A scratch disk the guest uses as swap (sparse, made once).
+swapimg=$BUILD/guest/swap.img
+[ -f "$swapimg" ] || truncate -s 256M "$swapimg"
+
 say "booting $(basename "$kernel") ($accel, timeout ${timeout}s): $*"
 set +e
 timeout -k 10 "$timeout" qemu-system-x86_64 -accel "$accel" -smp 2 -m 2G \
@@ -48,6 +52,7 @@ timeout -k 10 "$timeout" qemu-system-x86_64 -accel "$accel" -smp 2 -m 2G \
 	-device virtio-9p-pci,fsdev=root,mount_tag=/dev/root \
 	-fsdev local,id=repo,path="$TOP",security_model=none,readonly=on,multidevs=remap \
 	-device virtio-9p-pci,fsdev=repo,mount_tag=uffdrepo \
+	-drive file="$swapimg",if=virtio,format=raw,cache=unsafe \
 	${QEMU_EXTRA:-} </dev/null 2>&1 | tee "$log"
 qemu=${PIPESTATUS[0]}
 set -e

@@ -40,7 +40,8 @@ if [ "$(cat "$OBJ/.uffd-config" 2>/dev/null)" != "$config_id" ] ||
 	      CONFIG_SERIAL_8250_CONSOLE"
 	[ $debug = 1 ] &&
 		need="$need CONFIG_PROVE_LOCKING CONFIG_DEBUG_VM CONFIG_KASAN
-		      CONFIG_DETECT_HUNG_TASK CONFIG_NUMA_EMU CONFIG_MIGRATION"
+		      CONFIG_DETECT_HUNG_TASK CONFIG_NUMA_EMU CONFIG_MIGRATION
+		      CONFIG_SWAP CONFIG_VIRTIO_BLK CONFIG_GUP_TEST"
 	for opt in $need; do
 		grep -q "^$opt=y" "$OBJ/.config" ||
 			die "$opt did not survive configuration (see $OBJ/merge.log)"

@@ -22,6 +22,10 @@ if mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null &&
 	echo 0 > /sys/kernel/debug/failslab/verbose
 fi
 hostname uffd-guest 2>/dev/null
+# Swap on the scratch disk, where the kernel has swap at all.
+if [ -b /dev/vda ] && [ -e /proc/swaps ]; then
+	mkswap /dev/vda >/dev/null 2>&1 && swapon /dev/vda 2>/dev/null
+fi
 # Loopback up: CRIU's feature detection binds to 127.0.0.1.
 ip link set lo up 2>/dev/null || busybox ip link set lo up
 cd /tmp || exit 1

@@ -3,7 +3,7 @@
  * userfaultfd selftest: write-protect: registering,
  * UFFDIO_WRITEPROTECT and its errors, write faults that park and report
  * UFFD_PAGEFAULT_FLAG_WP, COPY with MODE_WP, and where the marks go over
- * fork, THP split, mremap, migration and unregister (read back from
+ * fork, THP split, mremap, migration, swap and unregister (read back from
  * pagemap), on anonymous memory, shmem and hugetlbfs, and pages never
  * populated (WP_UNPOPULATED).
  */
@@ -576,6 +576,25 @@ TEST_F(wp, migration_keeps_marks)
 	ASSERT_EQ(7, self->area[5 * pgsz]);
 }
 
+#ifndef MADV_PAGEOUT
+#define MADV_PAGEOUT	21
+#endif
+#define PM_SWAP		(1ULL << 62)
+
+/* Is there swap to page out to (beyond the header of /proc/swaps)? */
+static bool have_swap(void)
+{
+	FILE *f = fopen("/proc/swaps", "r");
+	char line[256];
+	int n = 0;
+
+	while (f && fgets(line, sizeof(line), f))
+		n++;
+	if (f)
+		fclose(f);
+	return n > 1;
+}
+
 /* ---- shmem, hugetlbfs, and pages never populated ------------------------ */
 
 /*
@@ -692,6 +711,53 @@ TEST(marker_then_missing)
 	ASSERT_EQ(0, do_copy(fd, a, src, pgsz, 0, NULL));
 	pthread_join(th, NULL);
 	ASSERT_EQ(0x44, r.value);
+	close(fd);
+	munmap(a, pgsz);
+	close(memfd);
+}
+
+/* Swapping a protected page out and in keeps its mark. */
+TEST_F(wp, swap_keeps_marks)
+{
+	char *p = self->area + 6 * pgsz;
+
+	if (!have_swap())
+		SKIP(return, "no swap");
+	ASSERT_EQ(0, do_wp(self->fd, self->area, self->len,
+			   UFFDIO_WRITEPROTECT_MODE_WP));
+	ASSERT_EQ(0, madvise(p, pgsz, MADV_PAGEOUT));
+	ASSERT_EQ(PM_SWAP | PM_UFFD_WP, pagemap_entry(p) & (PM_SWAP | PM_UFFD_WP));
+	ASSERT_EQ(7, *(volatile char *)p);	/* swapped in */
+	ASSERT_FALSE(pagemap_entry(p) & PM_SWAP);
+	ASSERT_TRUE(wp_marked(p));
+	write_parks(_metadata, self->fd, p, pgsz, 1);
+}
+
+/* The same for shmem, whose pages go to swap from the page cache. */
+TEST(shmem_swap_keeps_marks)
+{
+	int memfd = memfd_create("uffd-wp-swap", 0), fd;
+	char *a;
+
+	if (!WP_FEATURES)
+		SKIP(return, "no write-protect on this architecture");
+	if (!have_swap())
+		SKIP(return, "no swap");
+	ASSERT_LE(0, memfd);
+	ASSERT_EQ(0, ftruncate(memfd, pgsz));
+	a = mmap(NULL, pgsz, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	ASSERT_NE(MAP_FAILED, a);
+	*(volatile char *)a = 5;
+	fd = new_uffd(false, UFFD_FEATURE_PAGEFAULT_FLAG_WP |
+		      UFFD_FEATURE_WP_HUGETLBFS_SHMEM);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, do_register(fd, a, pgsz, UFFDIO_REGISTER_MODE_WP, NULL));
+	ASSERT_EQ(0, do_wp(fd, a, pgsz, UFFDIO_WRITEPROTECT_MODE_WP));
+	ASSERT_EQ(0, madvise(a, pgsz, MADV_PAGEOUT));
+	ASSERT_TRUE(wp_marked(a));
+	ASSERT_EQ(5, *(volatile char *)a);	/* back in */
+	ASSERT_TRUE(wp_marked(a));
+	write_parks(_metadata, fd, a, pgsz, 1);
 	close(fd);
 	munmap(a, pgsz);
 	close(memfd);
