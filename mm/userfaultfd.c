@@ -75,9 +75,19 @@ static const struct uffd_mem_kind *uffd_kind(struct vm_area_struct *vma);
 static void uffd_vma_set(struct vm_area_struct *vma,
 			 struct userfaultfd_ctx *ctx, unsigned long mode)
 {
+	bool wp_changed = (vma->vm_flags ^ mode) & VM_UFFD_WP;
+
 	vma_start_write(vma);
 	vm_flags_reset(vma, (vma->vm_flags & ~__VM_UFFD_FLAGS) | mode);
 	vma->vm_userfaultfd_ctx.ctx = ctx;
+	/*
+	 * A shared mapping tracked for writes must not hand out writable
+	 * PTEs by default (vma_wants_writenotify()): a PTE rebuilt from
+	 * vm_page_prot (a NUMA hinting fault) would otherwise be writable
+	 * with its mark still on.
+	 */
+	if (wp_changed && (vma->vm_flags & VM_SHARED))
+		vma_set_page_prot(vma);
 }
 
 /**
@@ -163,9 +173,11 @@ static int uffd_register_check(struct mm_struct *mm,
 		if (!kind)
 			return -EINVAL;
 		modes = kind->modes;
-		if (wp_async && mode == VM_UFFD_WP)
+		if (mode ? wp_async && mode == VM_UFFD_WP :
+			   (vma->vm_flags & __VM_UFFD_FLAGS) == VM_UFFD_WP)
 			modes |= kind->modes_async;
-		if (mode & ~modes)
+		/* Memory that could not be registered is not unregistered. */
+		if ((mode & ~modes) || !modes)
 			return -EINVAL;
 		/* A huge page is registered whole or not at all. */
 		if ((max(start, vma->vm_start) | min(end, vma->vm_end)) & mask)
@@ -1033,7 +1045,8 @@ static const struct uffd_mem_kind *uffd_kind(struct vm_area_struct *vma)
 		return NULL;
 	if (vma_is_anonymous(vma))
 		return vma->vm_flags & VM_SHARED ? NULL : &uffd_anon;
+	/* Markers mean nothing to DAX, nor to a file with no fault method. */
 	if (!vma_is_shmem(vma))
-		return &uffd_other;
+		return vma_is_dax(vma) || !vma->vm_ops->fault ? NULL : &uffd_other;
 	return vma->vm_flags & VM_SHARED ? &uffd_shmem : &uffd_private_file;
 }

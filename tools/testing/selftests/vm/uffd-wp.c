@@ -978,6 +978,12 @@ TEST(async_other_files)
 	ASSERT_EQ(-1, do_zeropage(fd, f, pgsz, 0, NULL));
 	ASSERT_EQ(EINVAL, errno);
 	close(fd);
+	/* Unregistered again, it is memory nobody registers: EINVAL. */
+	fd = new_uffd(false, 0);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(-1, do_unregister(fd, f, pgsz));
+	ASSERT_EQ(EINVAL, errno);
+	close(fd);
 	munmap(f, pgsz);
 	close(exe);
 }
