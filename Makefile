@@ -5,7 +5,8 @@
 #   make kernel        overlay + patches on a copy of the base, configure, build
 #   make stock-kernel  the same base and config, upstream userfaultfd untouched
 #   make run [CMD=...] boot our kernel under QEMU and run CMD (default: demo)
-#   make check         build everything, boot, run the selftests, summarise
+#   make check         build everything, boot, run the selftests and a real
+#                      client (QEMU background snapshot), summarise
 #   make bench         benchmarks on non-debug builds of both kernels (not part of check)
 #   make configs       build our tree in a matrix of configurations (CI runs it)
 #
@@ -24,7 +25,7 @@ export TOP BUILD JOBS KSRC EXTRA_CONFIG
 
 H := $(TOP)/harness
 
-.PHONY: all deps base kernel stock-kernel selftests upstream-tests demo run \
+.PHONY: all deps base kernel stock-kernel selftests upstream-tests demo clients run \
 	check bench configs checkpatch sparse clean distclean
 
 all: kernel
@@ -50,10 +51,13 @@ upstream-tests: base
 demo: deps
 	@$(H)/build-tests.sh demo
 
+clients: deps
+	@$(H)/build-tests.sh clients
+
 run: kernel demo
 	@$(H)/boot.sh --timeout $(TIMEOUT) $(BUILD)/bzImage -- $(CMD)
 
-check: kernel selftests upstream-tests demo
+check: kernel selftests upstream-tests demo clients
 	@$(H)/check.sh
 
 bench: base upstream-tests

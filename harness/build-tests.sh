@@ -8,6 +8,8 @@
 #              upstream's headers, untouched
 #   demo:      the demonstration monitor used by `make run`
 #   bench:     the benchmark programs of `make bench`
+#   clients:   what the real clients' scenarios run besides the clients
+#              (the QEMU guest workload)
 . "$(dirname "$0")/lib.sh"
 
 SRC=$(base_tree)
@@ -58,7 +60,11 @@ bench)
 	make -s -C "$TOP/bench" OUTPUT="$BUILD/bench" \
 		CPPFLAGS="-I$TOP/include/uapi"
 	;;
+clients)
+	mkdir -p "$OUT/clients"
+	make -s -C "$TOP/clients" OUTPUT="$OUT/clients"
+	;;
 *)
-	die "usage: build-tests.sh selftests|upstream|demo|bench"
+	die "usage: build-tests.sh selftests|upstream|demo|bench|clients"
 	;;
 esac

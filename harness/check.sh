@@ -79,7 +79,7 @@ fi
 
 for t in upstream-stress-anon upstream-stress-shmem upstream-stress-hugetlb \
 	 upstream-stress-shmem-private upstream-stress-hugetlb-private demo \
-	 criu-uffd-noncoop; do
+	 criu-uffd-noncoop client-qemu-bgsnap; do
 	if [ "$(status $t)" = 0 ]; then
 		result pass "$t"
 	else

@@ -26,4 +26,8 @@ run upstream-stress-hugetlb-private "$T/uffd-stress" hugetlb-private 16 4
 run upstream-pagemap-ioctl sh -c "cd /tmp && exec $T/pagemap_ioctl"
 run demo "$UFFD_REPO/build/demo/uffd-demo"
 run criu-uffd-noncoop criu check --feature uffd-noncoop
+# Unmodified QEMU (nested TCG) snapshots a running VM with write-protect.
+mkdir -p /tmp/bgsnap
+run client-qemu-bgsnap /usr/bin/python3 "$UFFD_REPO/clients/qemu/bgsnap.py" \
+	"$T/clients/wl-guest.elf" /tmp/bgsnap
 exit 0
