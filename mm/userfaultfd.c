@@ -7,9 +7,9 @@
  *
  * Registration lives in the VMA: the VM_UFFD_* bits in vm_flags and the
  * context in vm_userfaultfd_ctx, both changed only under mmap_lock held
- * for write (and the VMA write lock).  Fills hold mmap_lock for read, the
- * context's fill gate for read, and the page-table lock of the PTE they
- * install.
+ * for write (and the VMA write lock).  Fills hold the VMA's per-VMA
+ * read lock (or, failing that, mmap_lock for read), then the context's
+ * fill gate for read, then the page-table lock of the PTE they install.
  *
  * The kinds of memory differ only behind struct uffd_mem_kind, at the end
  * of this file.  Calls go one way: the file side (fs/userfaultfd/) calls
@@ -143,9 +143,11 @@ long uffd_wp_range(struct vm_area_struct *vma, unsigned long start,
  */
 static void uffd_wp_forget(struct vm_area_struct *vma)
 {
-	if (userfaultfd_wp(vma))
-		uffd_wp_range(vma, vma->vm_start, vma->vm_end - vma->vm_start,
-			      false);
+	if (!userfaultfd_wp(vma))
+		return;
+	/* Keep out fills (per-VMA lock) that would mark pages behind us. */
+	vma_start_write(vma);
+	uffd_wp_range(vma, vma->vm_start, vma->vm_end - vma->vm_start, false);
 }
 
 /* ---- registration ---------------------------------------------------- */
@@ -247,9 +249,15 @@ int uffd_register_range(struct mm_struct *mm, struct userfaultfd_ctx *ctx,
 				 : owner != ctx;
 
 		if (!done) {
-			/* Before the VMA may merge into one without WP. */
-			if (userfaultfd_wp(vma) && !(mode & VM_UFFD_WP))
+			/*
+			 * Before the VMA may merge into one without WP, and
+			 * write-locked first: a fill holding only the VMA's
+			 * lock could otherwise map marked pages behind us.
+			 */
+			if (userfaultfd_wp(vma) && !(mode & VM_UFFD_WP)) {
+				vma_start_write(vma);
 				uffd_wp_range(vma, lo, hi - lo, false);
+			}
 			vma = vma_modify_flags_uffd(&vmi, prev, vma, lo, hi,
 					(vma->vm_flags & ~__VM_UFFD_FLAGS) | mode,
 					want, false);
@@ -471,7 +479,7 @@ static bool uffd_past_eof(struct vm_area_struct *vma, unsigned long addr)
 /**
  * mfill_atomic_install_pte - map a filled page at @dst_addr
  * @dst_pmd: the PMD, already pointing at a page table
- * @dst_vma: the registered VMA; mmap_lock held for read
+ * @dst_vma: the registered VMA, held (struct uffd_fill_lock)
  * @dst_addr: page-aligned address
  * @page: the page, uptodate; a new anonymous one or one in a page cache
  * @newly_allocated: the caller just allocated @page: it goes on an LRU
@@ -648,10 +656,10 @@ static int uffd_copy_folio(struct folio *folio, unsigned long src,
 
 /*
  * The per-page fillers.  Each fills one page (one huge page for hugetlbfs)
- * at @addr, with mmap_lock held for read.  When @src cannot be read with
- * page faults disabled, a filler returns -ENOENT with *@foliop holding a
- * folio for the caller to fill from @src without locks; called again with
- * it, the filler uses it.  This is also what shmem's and hugetlbfs' own
+ * at @addr, with the VMA held (struct uffd_fill_lock).  When @src cannot
+ * be read with page faults disabled, a filler returns -ENOENT with
+ * *@foliop holding a folio for the caller to fill from @src without locks;
+ * called again with it, the filler uses it.  This is also what shmem's and hugetlbfs' own
  * helpers do.
  */
 
@@ -747,25 +755,84 @@ static int uffd_fill_hugetlb(struct vm_area_struct *vma, unsigned long addr,
 }
 
 /*
- * The registered VMA that must hold all of [start, start + len), and the
- * kind of memory it is.
+ * Is @vma registered with @ctx for all of [start, start + len), and of a
+ * kind of memory we know?  Either lock of the VMA keeps the answer true.
  */
-static struct vm_area_struct *uffd_fill_vma(struct mm_struct *mm,
-					    struct userfaultfd_ctx *ctx,
-					    unsigned long start,
-					    unsigned long len,
-					    const struct uffd_mem_kind **kind)
+static const struct uffd_mem_kind *uffd_fill_kind(struct vm_area_struct *vma,
+						  struct userfaultfd_ctx *ctx,
+						  unsigned long start,
+						  unsigned long len)
 {
-	struct vm_area_struct *vma;
-
-	mmap_assert_locked(mm);
-	vma = vma_lookup(mm, start);
-	if (!vma || len > vma->vm_end - start)
+	if (!vma || start < vma->vm_start || len > vma->vm_end - start)
 		return NULL;
 	if (vma->vm_userfaultfd_ctx.ctx != ctx)
 		return NULL;
-	*kind = uffd_kind(vma);
-	return *kind ? vma : NULL;
+	return uffd_kind(vma);
+}
+
+/*
+ * struct uffd_fill_lock - how a fill holds its VMA
+ * @mm: the address space
+ * @vma: the VMA, registered and holding the whole range
+ * @kind: its kind of memory
+ * @vma_locked: @vma is held by its per-VMA read lock alone; otherwise
+ *	by mmap_lock held for read
+ */
+struct uffd_fill_lock {
+	struct mm_struct *mm;
+	struct vm_area_struct *vma;
+	const struct uffd_mem_kind *kind;
+	bool vma_locked;
+};
+
+/*
+ * Hold the registered VMA that must hold all of [start, start + len).
+ *
+ * By its per-VMA read lock where it can be had, as the page fault path
+ * does: a monitor filling one VMA then does not queue behind a writer of
+ * mmap_lock elsewhere in the process (a VMM or a garbage collector
+ * mapping and protecting other memory), nor hold one up.  Any change to
+ * the VMA's registration, bounds or page tables' layout takes its write
+ * lock.  A private VMA without an anon_vma yet needs mmap_lock to be
+ * given one, so that falls back to mmap_lock, as does a contended VMA.
+ *
+ * Return: 0 with @fl held, or -ENOENT with nothing held.
+ */
+static int uffd_fill_lock(struct uffd_fill_lock *fl,
+			  struct userfaultfd_ctx *ctx, unsigned long start,
+			  unsigned long len)
+{
+	struct vm_area_struct *vma;
+
+	vma = lock_vma_under_rcu(fl->mm, start);
+	if (vma) {
+		fl->kind = uffd_fill_kind(vma, ctx, start, len);
+		if (fl->kind && ((vma->vm_flags & VM_SHARED) || vma->anon_vma)) {
+			fl->vma = vma;
+			fl->vma_locked = true;
+			return 0;
+		}
+		vma_end_read(vma);
+	}
+
+	mmap_read_lock(fl->mm);
+	vma = vma_lookup(fl->mm, start);
+	fl->kind = uffd_fill_kind(vma, ctx, start, len);
+	if (!fl->kind) {
+		mmap_read_unlock(fl->mm);
+		return -ENOENT;
+	}
+	fl->vma = vma;
+	fl->vma_locked = false;
+	return 0;
+}
+
+static void uffd_fill_unlock(struct uffd_fill_lock *fl)
+{
+	if (fl->vma_locked)
+		vma_end_read(fl->vma);
+	else
+		mmap_read_unlock(fl->mm);
 }
 
 /* Enter the gate: -EAGAIN while a layout change is not yet read. */
@@ -795,9 +862,11 @@ static void uffd_gate_leave(struct uffd_fill_gate *gate)
  * @flags: MFILL_ATOMIC_COPY or MFILL_ATOMIC_ZEROPAGE
  *
  * Fills page by page (huge page by huge page on hugetlbfs) and stops at
- * the first that fails.  The source is read with page faults disabled
- * under mmap_lock; when that fails, the locks are dropped, the page is
- * read with faults allowed, and the destination is looked up again.
+ * the first that fails.  The destination VMA is held by its per-VMA lock
+ * where it can be (uffd_fill_lock()), else by mmap_lock.  The source is
+ * read with page faults disabled under that lock; when that fails, the
+ * locks are dropped, the page is read with faults allowed, and the
+ * destination is looked up again.
  *
  * Return: the number of bytes filled if any, else a negative errno:
  * -ENOENT (not registered with @ctx, or not in one VMA), -EEXIST (already
@@ -811,8 +880,9 @@ ssize_t uffd_fill_range(struct userfaultfd_ctx *ctx, struct uffd_fill_gate *gate
 			uffd_flags_t flags)
 {
 	bool copy = uffd_flags_mode_is(flags, MFILL_ATOMIC_COPY);
+	struct uffd_fill_lock fl = { .mm = mm };
 	struct folio *folio = NULL;	/* filled outside the locks */
-	const struct uffd_mem_kind *kind, *folio_for = NULL;
+	const struct uffd_mem_kind *folio_for = NULL;
 	unsigned long folio_step = 0;	/* the page size it was made for */
 	struct vm_area_struct *vma;
 	unsigned long done = 0, step;
@@ -821,20 +891,19 @@ ssize_t uffd_fill_range(struct userfaultfd_ctx *ctx, struct uffd_fill_gate *gate
 	if (!copy && !uffd_flags_mode_is(flags, MFILL_ATOMIC_ZEROPAGE))
 		return -EINVAL;
 relock:
-	mmap_read_lock(mm);
+	err = uffd_fill_lock(&fl, ctx, dst + done, len - done);
+	if (err)
+		goto out;
 	err = uffd_gate_enter(gate);
 	if (err)
-		goto unlock_mm;
-	err = -ENOENT;
-	vma = uffd_fill_vma(mm, ctx, dst + done, len - done, &kind);
-	if (!vma)
-		goto unlock;
+		goto unlock_vma;
+	vma = fl.vma;
 	/*
 	 * Some memory is only tracked, never filled; a page mapped
 	 * write-protected needs a range that tracks writes.
 	 */
 	err = -EINVAL;
-	if (!kind->fill || ((flags & MFILL_ATOMIC_WP) && !userfaultfd_wp(vma)))
+	if (!fl.kind->fill || ((flags & MFILL_ATOMIC_WP) && !userfaultfd_wp(vma)))
 		goto unlock;
 	step = vma_kernel_pagesize(vma);
 	err = -EINVAL;
@@ -848,18 +917,18 @@ relock:
 	 * prepared for another kind of memory, or another page size, is of
 	 * no use here.
 	 */
-	if (folio && (folio_for != kind || folio_step != step)) {
+	if (folio && (folio_for != fl.kind || folio_step != step)) {
 		folio_put(folio);
 		folio = NULL;
 	}
 
 	while (done < len) {
-		err = kind->fill(vma, dst + done, src + done, flags, &folio);
+		err = fl.kind->fill(vma, dst + done, src + done, flags, &folio);
 		if (err == -ENOENT && folio) {
 			/* The source is not resident: read it unlocked. */
 			uffd_gate_leave(gate);
-			mmap_read_unlock(mm);
-			folio_for = kind;
+			uffd_fill_unlock(&fl);
+			folio_for = fl.kind;
 			folio_step = step;
 			err = uffd_copy_folio(folio, src + done, true);
 			if (err)
@@ -877,8 +946,8 @@ relock:
 	}
 unlock:
 	uffd_gate_leave(gate);
-unlock_mm:
-	mmap_read_unlock(mm);
+unlock_vma:
+	uffd_fill_unlock(&fl);
 out:
 	if (folio)
 		folio_put(folio);

@@ -80,23 +80,17 @@ static bool uffd_at_eof(struct userfaultfd_ctx *ctx)
 	return READ_ONCE(ctx->exit_ev.state) == UFFD_EV_DONE;
 }
 
-static ssize_t uffd_read_iter(struct kiocb *iocb, struct iov_iter *to)
+/* As many messages as fit and are there; block only for the first. */
+static ssize_t uffd_read_msgs(struct userfaultfd_ctx *ctx,
+			      struct iov_iter *to, bool nowait,
+			      struct inode *inode)
 {
-	struct userfaultfd_ctx *ctx = iocb->ki_filp->private_data;
-	bool nowait = (iocb->ki_filp->f_flags & O_NONBLOCK) ||
-		      (iocb->ki_flags & IOCB_NOWAIT);
 	bool faulted_in = false;	/* the buffer, for the message at hand */
 	struct uffd_event *ev;
 	struct uffd_msg msg;
 	ssize_t done = 0;
 	int err;
 
-	if (!uffd_ready(ctx))
-		return -EINVAL;
-	if (iov_iter_count(to) < sizeof(msg))
-		return -EINVAL;
-
-	/* As many messages as fit and are there; block only for the first. */
 	while (iov_iter_count(to) >= sizeof(msg)) {
 		if (!uffd_take_msg(ctx, &msg, &ev)) {
 			if (done || uffd_at_eof(ctx))
@@ -104,9 +98,16 @@ static ssize_t uffd_read_iter(struct kiocb *iocb, struct iov_iter *to)
 			if (nowait)
 				return -EAGAIN;
 			faulted_in = false;	/* the next one is another */
-			err = wait_event_interruptible(ctx->read_wqh,
-						       !list_empty(&ctx->pending) ||
-						       uffd_at_eof(ctx));
+			/*
+			 * Exclusive: a message wakes one blocked reader, not
+			 * all (the monitor of a VM has one per vCPU or more).
+			 * One woken with nothing left to take sleeps again; a
+			 * message put back wakes the next; end of file and
+			 * release wake them all.
+			 */
+			err = wait_event_interruptible_exclusive(ctx->read_wqh,
+					!list_empty(&ctx->pending) ||
+					uffd_at_eof(ctx));
 			if (err)
 				return err;
 			continue;
@@ -123,8 +124,7 @@ static ssize_t uffd_read_iter(struct kiocb *iocb, struct iov_iter *to)
 			done += sizeof(msg);
 			continue;
 		}
-		err = uffd_deliver_event(ctx, ev, &msg, to,
-					 file_inode(iocb->ki_filp));
+		err = uffd_deliver_event(ctx, ev, &msg, to, inode);
 		/*
 		 * The buffer may just not be resident: fault it in and take
 		 * the event (queued again) once more.  Once only, as a buffer
@@ -141,6 +141,29 @@ static ssize_t uffd_read_iter(struct kiocb *iocb, struct iov_iter *to)
 		faulted_in = false;
 		done += sizeof(msg);
 	}
+	return done;
+}
+
+static ssize_t uffd_read_iter(struct kiocb *iocb, struct iov_iter *to)
+{
+	struct userfaultfd_ctx *ctx = iocb->ki_filp->private_data;
+	bool nowait = (iocb->ki_filp->f_flags & O_NONBLOCK) ||
+		      (iocb->ki_flags & IOCB_NOWAIT);
+	ssize_t done;
+
+	if (!uffd_ready(ctx))
+		return -EINVAL;
+	if (iov_iter_count(to) < sizeof(struct uffd_msg))
+		return -EINVAL;
+
+	done = uffd_read_msgs(ctx, to, nowait, file_inode(iocb->ki_filp));
+	/*
+	 * Pass the wakeup on: blocked readers are woken one per message, and
+	 * this reader may have taken another's (it reads several, or took a
+	 * fault that then left the queue without waking anybody).
+	 */
+	if (!list_empty(&ctx->pending))
+		wake_up_poll(&ctx->read_wqh, EPOLLIN);
 	return done;
 }
 

@@ -171,7 +171,7 @@ void userfaultfd_unmap_complete(struct mm_struct *mm, struct list_head *uf);
  * struct uffd_fill_gate - keeps fills and layout changes apart
  * @lock: fills hold it for read while they change page tables; raising
  *	@changing takes it for write, so it waits for the fills in flight.
- *	Nests inside mmap_lock.
+ *	Nests inside mmap_lock or the per-VMA lock of the VMA filled.
  * @changing: layout changes (fork, mremap, remove, unmap) the monitor
  *	has not read yet; fills fail with -EAGAIN while it is not zero, so
  *	the monitor never fills a page that is about to move or go.

@@ -136,6 +136,136 @@ TEST(blocking_read_and_poll)
 	close(fd);
 }
 
+/*
+ * Several threads blocked in read() on one fd: a message wakes one of
+ * them, not all.  A reader woken for a message another reader took goes
+ * back to sleep, which counts one more voluntary context switch; the
+ * readers left blocked must count none.
+ */
+struct reader {
+	int fd;
+	pid_t tid;
+	volatile int state;	/* 1: about to read, 2: read returned */
+	ssize_t ret;
+	struct uffd_msg msg;
+};
+
+static void *reader_main(void *arg)
+{
+	struct reader *r = arg;
+
+	r->tid = gettid();
+	r->state = 1;
+	r->ret = read(r->fd, &r->msg, sizeof(r->msg));
+	r->state = 2;
+	return NULL;
+}
+
+/* A field of /proc/self/task/@tid/status, or -1. */
+static long task_status(pid_t tid, const char *field)
+{
+	char path[64], line[128];
+	size_t n = strlen(field);
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/status", tid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, field, n) && line[n] == ':')
+			v = strtol(line + n + 1, NULL, 10);
+	fclose(f);
+	return v;
+}
+
+/* Is @tid asleep (state S)? */
+static bool task_sleeping(pid_t tid)
+{
+	char path[64], buf[256], *p;
+	FILE *f;
+	bool s;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	p = fgets(buf, sizeof(buf), f);
+	fclose(f);
+	p = p ? strrchr(buf, ')') : NULL;
+	s = p && p[1] == ' ' && p[2] == 'S';
+	return s;
+}
+
+#define READERS	4
+
+TEST(blocked_readers_woken_one_per_message)
+{
+	char *a = map_anon(READERS * pgsz);
+	int fd = new_uffd(true, 0);
+	struct reader r[READERS];
+	struct toucher t[READERS];
+	pthread_t rth[READERS], tth[READERS];
+	long csw[READERS];
+
+	ASSERT_NE(NULL, a);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, do_register(fd, a, READERS * pgsz,
+				 UFFDIO_REGISTER_MODE_MISSING, NULL));
+	for (int i = 0; i < READERS; i++) {
+		r[i] = (struct reader){ .fd = fd };
+		ASSERT_EQ(0, pthread_create(&rth[i], NULL, reader_main, &r[i]));
+	}
+	for (int i = 0; i < READERS; i++) {
+		int ms = 0;
+
+		while ((r[i].state != 1 || !task_sleeping(r[i].tid)) &&
+		       ms++ < 5000)
+			usleep(1000);
+		ASSERT_TRUE(task_sleeping(r[i].tid));
+	}
+	usleep(50000);
+
+	for (int f = 0; f < READERS; f++) {
+		int returned = 0;
+
+		for (int i = 0; i < READERS; i++)
+			csw[i] = task_status(r[i].tid, "voluntary_ctxt_switches");
+		t[f] = (struct toucher){ .addr = a + f * pgsz };
+		ASSERT_EQ(0, pthread_create(&tth[f], NULL, toucher_main, &t[f]));
+		for (int ms = 0; ms < 5000; ms++) {
+			returned = 0;
+			for (int i = 0; i < READERS; i++)
+				returned += r[i].state == 2;
+			if (returned == f + 1)
+				break;
+			usleep(1000);
+		}
+		ASSERT_EQ(f + 1, returned);
+		/* Time for a reader woken in vain to run and sleep again. */
+		usleep(200000);
+		returned = 0;
+		for (int i = 0; i < READERS; i++) {
+			returned += r[i].state == 2;
+			if (r[i].state == 2)
+				continue;
+			EXPECT_EQ(csw[i], task_status(r[i].tid,
+						      "voluntary_ctxt_switches"))
+				TH_LOG("reader %d woken for fault %d", i, f);
+		}
+		ASSERT_EQ(f + 1, returned);
+		ASSERT_EQ(0, do_zeropage(fd, a + f * pgsz, pgsz, 0, NULL));
+		pthread_join(tth[f], NULL);
+	}
+	for (int i = 0; i < READERS; i++) {
+		pthread_join(rth[i], NULL);
+		ASSERT_EQ(sizeof(r[i].msg), r[i].ret);
+	}
+	close(fd);
+	munmap(a, READERS * pgsz);
+}
+
 TEST(blocking_read_signal)
 {
 	int fd = new_uffd(true, 0);

@@ -203,6 +203,72 @@ TEST_F(uffd, copy_integrity)
 	munmap(src, self->len);
 }
 
+/*
+ * Fills hold the destination VMA by its per-VMA lock while other threads
+ * of the process map, protect and unmap memory, some of it splitting and
+ * merging the very VMA being filled: every fill lands whole, in the right
+ * place.  The first fill of a fresh private VMA (no anon_vma yet) takes
+ * mmap_lock instead; each round starts with one.  Judged also by lockdep,
+ * KASAN and DEBUG_VM in the test kernel.
+ */
+struct mangler {
+	char *area;
+	size_t len;
+	volatile int stop;
+};
+
+static void *mangle_main(void *arg)
+{
+	struct mangler *m = arg;
+	unsigned long n = 0;
+
+	while (!m->stop) {
+		char *other = mmap(NULL, 16 * pgsz, PROT_READ | PROT_WRITE,
+				   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (other == MAP_FAILED)
+			return (void *)1;
+		other[0] = 1;
+		mprotect(other, 8 * pgsz, PROT_READ);
+		/* Split the registered VMA, then let it merge again. */
+		mprotect(m->area + (n++ % 60) * pgsz, 2 * pgsz, PROT_READ);
+		mprotect(m->area, m->len, PROT_READ | PROT_WRITE);
+		munmap(other, 16 * pgsz);
+	}
+	return NULL;
+}
+
+TEST_F_TIMEOUT(uffd, fills_race_layout_changes, 120)
+{
+	char *src = map_anon(pgsz);
+	struct mangler m;
+	pthread_t th;
+	void *ret;
+
+	ASSERT_NE(NULL, src);
+	for (int round = 0; round < 40; round++) {
+		char *a = map_anon(self->len);
+
+		ASSERT_NE(NULL, a);
+		ASSERT_EQ(0, do_register(self->fd, a, self->len,
+					 UFFDIO_REGISTER_MODE_MISSING, NULL));
+		m = (struct mangler){ .area = a, .len = self->len };
+		ASSERT_EQ(0, pthread_create(&th, NULL, mangle_main, &m));
+		for (unsigned long i = 0; i < NPAGES; i++) {
+			fill_pattern(src, i + round);
+			ASSERT_EQ(0, do_copy(self->fd, a + i * pgsz, src, pgsz,
+					     0, NULL));
+		}
+		m.stop = 1;
+		pthread_join(th, &ret);
+		ASSERT_EQ(NULL, ret);
+		for (unsigned long i = 0; i < NPAGES; i++)
+			ASSERT_TRUE(check_pattern(a + i * pgsz, i + round));
+		munmap(a, self->len);
+	}
+	munmap(src, pgsz);
+}
+
 TEST_F(uffd, copy_source_not_resident)
 {
 	char *a = self->area, *src = map_anon(4 * pgsz);
