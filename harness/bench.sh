@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# make bench: the same benchmarks on the stock kernel and on ours.
+# make bench: the same benchmarks on the stock kernel and on ours, side by
+# side.  Writes build/bench/results.txt (printed at the end), results.md
+# and throughput.png; says which kernel and benchmark it is at meanwhile.
 . "$(dirname "$0")/lib.sh"
 
 "$TOP/harness/build-tests.sh" bench
@@ -11,13 +13,19 @@
 mkdir -p "$BUILD/bench"
 export QEMU_EXTRA="-icount shift=0,sleep=off"
 for k in stock uffd; do
+	say "benchmarks on the $k kernel"
+	set +e
 	"$TOP/harness/boot.sh" --timeout 2400 --log "$BUILD/bench/$k.log" \
-		"$BUILD/bench/bzImage-$k" -- sh "$TOP/harness/guest-bench.sh" \
-		>/dev/null || die "$k run failed (see $BUILD/bench/$k.log)"
+		"$BUILD/bench/bzImage-$k" -- sh "$TOP/harness/guest-bench.sh" |
+		tr -d '\r' | grep --line-buffered -E '^UFFD-(PROGRESS|BENCH-FAIL)' |
+		sed -u "s/^UFFD-PROGRESS /[$k] /"
+	st=${PIPESTATUS[0]}
+	set -e
+	[ "$st" = 0 ] || die "$k run failed (see $BUILD/bench/$k.log)"
+	grep -q '^UFFD-BENCH-FAIL' "$BUILD/bench/$k.log" &&
+		die "a benchmark failed on $k (see $BUILD/bench/$k.log)"
 done
-printf '%-34s %-28s %s\n' benchmark stock uffd
-paste <(tr -d '\r' < "$BUILD/bench/stock.log" | sed -n 's/^UFFD-BENCH //p') \
-      <(tr -d '\r' < "$BUILD/bench/uffd.log" | sed -n 's/^UFFD-BENCH //p') |
-	awk -F'\t' '{
-		split($1, a, " "); split($2, b, " ");
-		printf "%-34s %-28s %s\n", a[1], a[2], b[2] }'
+python3 "$TOP/harness/bench-report.py" "$BUILD/bench/stock.log" \
+	"$BUILD/bench/uffd.log" "$BUILD/bench"
+cat "$BUILD/bench/results.txt"
+say "table: $BUILD/bench/results.txt (Markdown: results.md); plot: $BUILD/bench/throughput.png"

@@ -4,7 +4,7 @@
 . "$(dirname "$0")/lib.sh"
 
 PKGS="build-essential bc bison flex libelf-dev libssl-dev cpio xz-utils rsync
-python3 qemu-system-x86 busybox-static sparse criu linux-source-6.12"
+python3 qemu-system-x86 busybox-static sparse criu gnuplot-nox linux-source-6.12"
 
 missing=
 for p in $PKGS; do
