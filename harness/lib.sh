@@ -24,6 +24,7 @@ include/uapi/linux/userfaultfd.h
 tools/testing/selftests/vm/uffd_test.h
 tools/testing/selftests/vm/uffd-api.c
 tools/testing/selftests/vm/uffd-fill.c
+tools/testing/selftests/vm/uffd-minor.c
 tools/testing/selftests/vm/uffd-fault.c
 tools/testing/selftests/vm/uffd-events.c
 tools/testing/selftests/vm/uffd-wp.c

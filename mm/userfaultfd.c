@@ -2,8 +2,8 @@
 /*
  * The memory side of userfaultfd: which VMAs can be
  * registered, changing their registration, the fault path's last look at
- * the page tables, and filling page tables for UFFDIO_COPY and
- * UFFDIO_ZEROPAGE.
+ * the page tables, and filling page tables for UFFDIO_COPY,
+ * UFFDIO_ZEROPAGE, UFFDIO_CONTINUE and UFFDIO_POISON.
  *
  * Registration lives in the VMA: the VM_UFFD_* bits in vm_flags and the
  * context in vm_userfaultfd_ctx, both changed only under mmap_lock held
@@ -32,6 +32,11 @@
 #include <asm/tlbflush.h>
 #include "internal.h"
 
+/* Fills one page at @addr of @vma; see "the per-page fillers" below. */
+typedef int (*uffd_filler_t)(struct vm_area_struct *vma, unsigned long addr,
+			     unsigned long src, uffd_flags_t flags,
+			     struct folio **foliop);
+
 /*
  * What differs between the kinds of memory userfaultfd serves.  Shared
  * code asks the kind of the VMA; a new operation is a new member here,
@@ -58,10 +63,16 @@ struct uffd_mem_kind {
 	bool (*page_missing)(struct vm_area_struct *vma, unsigned long addr);
 	/* Is @addr still write-protected?  The same, for a write fault. */
 	bool (*page_wp)(struct vm_area_struct *vma, unsigned long addr);
-	/* Fill the page at @addr (see "the per-page fillers" below). */
-	int (*fill)(struct vm_area_struct *vma, unsigned long addr,
-		    unsigned long src, uffd_flags_t flags,
-		    struct folio **foliop);
+	/*
+	 * The per-page fillers (see below), one per fill operation; NULL
+	 * where such memory has none (-EINVAL).  UFFDIO_COPY and
+	 * UFFDIO_ZEROPAGE fill a new page; UFFDIO_CONTINUE maps the page
+	 * already in the page cache (what a minor fault waits for);
+	 * UFFDIO_POISON leaves a marker that makes any access SIGBUS.
+	 */
+	uffd_filler_t fill;
+	uffd_filler_t cont;
+	uffd_filler_t poison;
 	/*
 	 * @vma was just registered, mmap_lock held for write: undo what its
 	 * new modes cannot live with.  Optional.
@@ -234,6 +245,8 @@ int uffd_register_range(struct mm_struct *mm, struct userfaultfd_ctx *ctx,
 		return err;
 	if (mode & VM_UFFD_WP)
 		*ioctls |= BIT_ULL(_UFFDIO_WRITEPROTECT);
+	if (mode & VM_UFFD_MINOR)
+		*ioctls |= BIT_ULL(_UFFDIO_CONTINUE);
 
 	vma = vma_find(&vmi, end);
 	prev = vma_prev(&vmi);
@@ -659,8 +672,8 @@ static int uffd_copy_folio(struct folio *folio, unsigned long src,
  * at @addr, with the VMA held (struct uffd_fill_lock).  When @src cannot
  * be read with page faults disabled, a filler returns -ENOENT with
  * *@foliop holding a folio for the caller to fill from @src without locks;
- * called again with it, the filler uses it.  This is also what shmem's and hugetlbfs' own
- * helpers do.
+ * called again with it, the filler uses it.  This is also what shmem's
+ * and hugetlbfs' own helpers do.  Only COPY reads @src.
  */
 
 /* Private memory: a new anonymous page, or the zero page. */
@@ -720,7 +733,11 @@ static int uffd_fill_shmem(struct vm_area_struct *vma, unsigned long addr,
 	return err;
 }
 
-/* hugetlbfs: a whole huge page, under the locks its fault path takes. */
+/*
+ * hugetlbfs: a whole huge page (copied, continued from the page cache, or
+ * poisoned; hugetlb's helper does all three), under the locks its fault
+ * path takes.
+ */
 static int uffd_fill_hugetlb(struct vm_area_struct *vma, unsigned long addr,
 			     unsigned long src, uffd_flags_t flags,
 			     struct folio **foliop)
@@ -734,7 +751,7 @@ static int uffd_fill_hugetlb(struct vm_area_struct *vma, unsigned long addr,
 	pte_t *pte;
 	int err;
 
-	if (!uffd_flags_mode_is(flags, MFILL_ATOMIC_COPY))
+	if (uffd_flags_mode_is(flags, MFILL_ATOMIC_ZEROPAGE))
 		return -EINVAL;		/* no zero huge page to map */
 	/* The order of hugetlb_fault(): fault mutex, then the VMA lock. */
 	mutex_lock(&hugetlb_fault_mutex_table[hash]);
@@ -752,6 +769,95 @@ static int uffd_fill_hugetlb(struct vm_area_struct *vma, unsigned long addr,
 #else
 	return -EINVAL;		/* no hugetlbfs VMA can exist */
 #endif
+}
+
+/*
+ * shmem, shared or private: map the page already in the page cache (a
+ * minor fault's page; a private mapping gets it read-only, to copy on
+ * write).  No page there: -EFAULT, as upstream.
+ */
+static int uffd_cont_shmem(struct vm_area_struct *vma, unsigned long addr,
+			   unsigned long src, uffd_flags_t flags,
+			   struct folio **foliop)
+{
+	struct inode *inode = file_inode(vma->vm_file);
+	pgoff_t pgoff = linear_page_index(vma, addr);
+	struct folio *folio;
+	struct page *page;
+	pmd_t *pmd;
+	int err;
+
+	err = shmem_get_folio(inode, pgoff, 0, &folio, SGP_NOALLOC);
+	if (err == -ENOENT || (!err && !folio))
+		return -EFAULT;
+	if (err)
+		return err;
+	page = folio_file_page(folio, pgoff);
+	err = -EIO;
+	if (PageHWPoison(page))
+		goto out;
+	do {
+		err = uffd_page_table(vma->vm_mm, addr, &pmd);
+		if (!err)
+			err = mfill_atomic_install_pte(pmd, vma, addr, page,
+						       false, flags);
+	} while (err == -EAGAIN);
+	if (!err) {
+		/* The mapping owns our reference now. */
+		folio_unlock(folio);
+		return 0;
+	}
+out:
+	folio_unlock(folio);
+	folio_put(folio);
+	return err;
+}
+
+/*
+ * PTE-mapped memory: a poison marker where nothing is mapped, not even
+ * another marker (a page protected before it was there stays what it
+ * is): any access then gets SIGBUS, as after a memory error.  What
+ * post-copy uses for a page the source can never send.
+ */
+static int uffd_poison_pte(struct vm_area_struct *vma, unsigned long addr,
+			   unsigned long src, uffd_flags_t flags,
+			   struct folio **foliop)
+{
+	spinlock_t *ptl;
+	pte_t *ptep;
+	pmd_t *pmd;
+	int err;
+
+	do {
+		err = uffd_page_table(vma->vm_mm, addr, &pmd);
+		if (err)
+			return err;
+		/* NULL: the page table went away meanwhile. */
+		ptep = pte_offset_map_lock(vma->vm_mm, pmd, addr, &ptl);
+	} while (!ptep);
+	if (uffd_past_eof(vma, addr)) {
+		err = -EFAULT;
+	} else if (!pte_none(ptep_get(ptep))) {
+		err = -EEXIST;
+	} else {
+		set_pte_at(vma->vm_mm, addr, ptep,
+			   make_pte_marker(PTE_MARKER_POISONED));
+		/* Nothing was mapped: no TLB entry to flush. */
+		update_mmu_cache(vma, addr, ptep);
+	}
+	pte_unmap_unlock(ptep, ptl);
+	return err;
+}
+
+/* The kind's filler for the fill operation @flags asks for. */
+static uffd_filler_t uffd_filler(const struct uffd_mem_kind *kind,
+				 uffd_flags_t flags)
+{
+	if (uffd_flags_mode_is(flags, MFILL_ATOMIC_CONTINUE))
+		return kind->cont;
+	if (uffd_flags_mode_is(flags, MFILL_ATOMIC_POISON))
+		return kind->poison;
+	return kind->fill;
 }
 
 /*
@@ -879,8 +985,8 @@ ssize_t uffd_fill_range(struct userfaultfd_ctx *ctx, struct uffd_fill_gate *gate
 			unsigned long src, unsigned long len,
 			uffd_flags_t flags)
 {
-	bool copy = uffd_flags_mode_is(flags, MFILL_ATOMIC_COPY);
 	struct uffd_fill_lock fl = { .mm = mm };
+	uffd_filler_t filler;
 	struct folio *folio = NULL;	/* filled outside the locks */
 	const struct uffd_mem_kind *folio_for = NULL;
 	unsigned long folio_step = 0;	/* the page size it was made for */
@@ -888,8 +994,6 @@ ssize_t uffd_fill_range(struct userfaultfd_ctx *ctx, struct uffd_fill_gate *gate
 	unsigned long done = 0, step;
 	int err;
 
-	if (!copy && !uffd_flags_mode_is(flags, MFILL_ATOMIC_ZEROPAGE))
-		return -EINVAL;
 relock:
 	err = uffd_fill_lock(&fl, ctx, dst + done, len - done);
 	if (err)
@@ -899,11 +1003,13 @@ relock:
 		goto unlock_vma;
 	vma = fl.vma;
 	/*
-	 * Some memory is only tracked, never filled; a page mapped
-	 * write-protected needs a range that tracks writes.
+	 * Not every kind of memory has every fill (some is only tracked,
+	 * never filled); a page mapped write-protected needs a range that
+	 * tracks writes.
 	 */
 	err = -EINVAL;
-	if (!fl.kind->fill || ((flags & MFILL_ATOMIC_WP) && !userfaultfd_wp(vma)))
+	filler = uffd_filler(fl.kind, flags);
+	if (!filler || ((flags & MFILL_ATOMIC_WP) && !userfaultfd_wp(vma)))
 		goto unlock;
 	step = vma_kernel_pagesize(vma);
 	err = -EINVAL;
@@ -923,7 +1029,7 @@ relock:
 	}
 
 	while (done < len) {
-		err = fl.kind->fill(vma, dst + done, src + done, flags, &folio);
+		err = filler(vma, dst + done, src + done, flags, &folio);
 		if (err == -ENOENT && folio) {
 			/* The source is not resident: read it unlocked. */
 			uffd_gate_leave(gate);
@@ -1019,7 +1125,8 @@ unlock_mm:
 
 /* ---- the kinds of memory ----------------------------------------------- */
 
-#define UFFD_IOCTLS_BASIC	(BIT_ULL(_UFFDIO_WAKE) | BIT_ULL(_UFFDIO_COPY))
+#define UFFD_IOCTLS_BASIC	(BIT_ULL(_UFFDIO_WAKE) | BIT_ULL(_UFFDIO_COPY) | \
+				 BIT_ULL(_UFFDIO_POISON))
 
 /*
  * Write-protect: where the architecture can mark PTEs (anonymous pages
@@ -1031,6 +1138,10 @@ unlock_mm:
 #define UFFD_MODE_WP_MARKED (IS_ENABLED(CONFIG_PTE_MARKER_UFFD_WP) ?	\
 			     VM_UFFD_WP : 0)
 
+/* Minor faults: a page in the page cache that is not mapped yet. */
+#define UFFD_MODE_MINOR	(IS_ENABLED(CONFIG_HAVE_ARCH_USERFAULTFD_MINOR) ? \
+			 VM_UFFD_MINOR : 0)
+
 /* Anonymous memory. */
 static const struct uffd_mem_kind uffd_anon = {
 	.modes		= VM_UFFD_MISSING | UFFD_MODE_WP,
@@ -1038,6 +1149,7 @@ static const struct uffd_mem_kind uffd_anon = {
 	.page_missing	= uffd_pte_missing,
 	.page_wp	= uffd_pte_wp,
 	.fill		= uffd_fill_private,
+	.poison		= uffd_poison_pte,
 };
 
 /*
@@ -1045,20 +1157,24 @@ static const struct uffd_mem_kind uffd_anon = {
  * the page cache where not written, so write-protect needs markers.
  */
 static const struct uffd_mem_kind uffd_private_file = {
-	.modes		= VM_UFFD_MISSING | UFFD_MODE_WP_MARKED,
+	.modes		= VM_UFFD_MISSING | UFFD_MODE_WP_MARKED | UFFD_MODE_MINOR,
 	.range_ioctls	= UFFD_IOCTLS_BASIC | BIT_ULL(_UFFDIO_ZEROPAGE),
 	.page_missing	= uffd_pte_missing,
 	.page_wp	= uffd_pte_wp,
 	.fill		= uffd_fill_private,
+	.cont		= uffd_cont_shmem,
+	.poison		= uffd_poison_pte,
 };
 
 /* Shared mappings of shmem: pages in the page cache. */
 static const struct uffd_mem_kind uffd_shmem = {
-	.modes		= VM_UFFD_MISSING | UFFD_MODE_WP_MARKED,
+	.modes		= VM_UFFD_MISSING | UFFD_MODE_WP_MARKED | UFFD_MODE_MINOR,
 	.range_ioctls	= UFFD_IOCTLS_BASIC | BIT_ULL(_UFFDIO_ZEROPAGE),
 	.page_missing	= uffd_pte_missing,
 	.page_wp	= uffd_pte_wp,
 	.fill		= uffd_fill_shmem,
+	.cont		= uffd_cont_shmem,
+	.poison		= uffd_poison_pte,
 };
 
 /*
@@ -1075,11 +1191,13 @@ static void uffd_huge_registered(struct vm_area_struct *vma)
 
 /* hugetlbfs, shared or private: whole huge pages, and no zero page. */
 static const struct uffd_mem_kind uffd_hugetlb = {
-	.modes		= VM_UFFD_MISSING | UFFD_MODE_WP_MARKED,
+	.modes		= VM_UFFD_MISSING | UFFD_MODE_WP_MARKED | UFFD_MODE_MINOR,
 	.range_ioctls	= UFFD_IOCTLS_BASIC,
 	.page_missing	= uffd_huge_page_missing,
 	.page_wp	= uffd_huge_page_wp,
 	.fill		= uffd_fill_hugetlb,
+	.cont		= uffd_fill_hugetlb,
+	.poison		= uffd_fill_hugetlb,
 	.registered	= uffd_huge_registered,
 };
 

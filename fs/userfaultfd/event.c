@@ -106,7 +106,7 @@ static int uffd_event_wait(struct userfaultfd_ctx *ctx, struct uffd_event *ev)
 	ev->state = UFFD_EV_QUEUED;
 	list_add_tail(&ev->slot.link, &ctx->pending);
 	spin_unlock(&ctx->fault_lock);
-	wake_up_poll(&ctx->read_wqh, EPOLLIN);
+	uffd_wake_readers(ctx, EPOLLIN);
 
 	for (;;) {
 		killed = fatal_signal_pending(current);
@@ -203,7 +203,7 @@ static void uffd_mm_gone(struct mmu_notifier *mn, struct mm_struct *mm)
 	}
 	spin_unlock(&ctx->fault_lock);
 	if (queued)
-		wake_up_poll(&ctx->read_wqh, EPOLLIN | EPOLLHUP);
+		uffd_wake_readers(ctx, EPOLLIN | EPOLLHUP);
 }
 
 static const struct mmu_notifier_ops uffd_exit_ops = {
@@ -595,7 +595,7 @@ static void uffd_event_put_back(struct userfaultfd_ctx *ctx,
 	}
 	spin_unlock(&ctx->fault_lock);
 	if (queued)
-		wake_up_poll(&ctx->read_wqh, EPOLLIN);
+		uffd_wake_readers(ctx, EPOLLIN);
 }
 
 /**
@@ -662,9 +662,9 @@ int uffd_deliver_event(struct userfaultfd_ctx *ctx, struct uffd_event *ev,
 	spin_lock(&ctx->fault_lock);
 	uffd_event_finish(ev, UFFD_EV_DONE);
 	spin_unlock(&ctx->fault_lock);
-	/* End of file from now on: for every reader, exclusive or not. */
+	/* End of file from now on: for every reader and poller. */
 	if (msg->event == UFFD_EVENT_EXIT)
-		__wake_up(&ctx->read_wqh, TASK_NORMAL, 0, poll_to_key(EPOLLHUP));
+		uffd_wake_all_readers(ctx, EPOLLHUP);
 	return 0;
 
 put_back:

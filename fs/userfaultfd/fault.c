@@ -200,6 +200,8 @@ static void uffd_fault_msg(struct userfaultfd_ctx *ctx, struct vm_fault *vmf,
 		msg->arg.pagefault.flags |= UFFD_PAGEFAULT_FLAG_WRITE;
 	if (reason & VM_UFFD_WP)
 		msg->arg.pagefault.flags |= UFFD_PAGEFAULT_FLAG_WP;
+	if (reason & VM_UFFD_MINOR)
+		msg->arg.pagefault.flags |= UFFD_PAGEFAULT_FLAG_MINOR;
 	if (uffd_has(ctx, UFFD_FEATURE_THREAD_ID))
 		msg->arg.pagefault.feat.ptid = task_pid_vnr(current);
 }
@@ -208,7 +210,8 @@ static void uffd_fault_msg(struct userfaultfd_ctx *ctx, struct vm_fault *vmf,
  * handle_userfault - park a fault on a registered range for the monitor
  * @vmf: the fault; its mmap or VMA lock is held
  * @reason: the VM_UFFD_* mode that caught it: VM_UFFD_MISSING (nothing
- *	mapped yet) or VM_UFFD_WP (a write to a write-protected page)
+ *	mapped yet), VM_UFFD_WP (a write to a write-protected page) or
+ *	VM_UFFD_MINOR (a page in the page cache, not mapped here yet)
  *
  * Queues a message for the monitor and sleeps until the page is resolved,
  * the range is woken or unregistered, the file is released, or a signal
@@ -233,7 +236,8 @@ vm_fault_t handle_userfault(struct vm_fault *vmf, unsigned long reason)
 	/* No waiting while dumping core or for the final exit path. */
 	if (!ctx || (current->flags & (PF_EXITING | PF_DUMPCORE)))
 		return VM_FAULT_SIGBUS;
-	if (WARN_ON_ONCE((reason != VM_UFFD_MISSING && reason != VM_UFFD_WP) ||
+	if (WARN_ON_ONCE((reason != VM_UFFD_MISSING && reason != VM_UFFD_WP &&
+			  reason != VM_UFFD_MINOR) ||
 			 ctx->mm != vma->vm_mm))
 		return VM_FAULT_SIGBUS;
 	if (uffd_has(ctx, UFFD_FEATURE_SIGBUS))
@@ -290,7 +294,7 @@ vm_fault_t handle_userfault(struct vm_fault *vmf, unsigned long reason)
 	release_fault_lock(vmf);
 
 	if (wait) {
-		wake_up_poll(&ctx->read_wqh, EPOLLIN);
+		uffd_wake_readers(ctx, EPOLLIN);
 		for (;;) {
 			set_current_state(state);
 			/* Pairs with the waker's release in uffd_wake_span(). */

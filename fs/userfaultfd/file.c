@@ -105,7 +105,7 @@ static ssize_t uffd_read_msgs(struct userfaultfd_ctx *ctx,
 			 * message put back wakes the next; end of file and
 			 * release wake them all.
 			 */
-			err = wait_event_interruptible_exclusive(ctx->read_wqh,
+			err = wait_event_interruptible_exclusive(ctx->reader_wqh,
 					!list_empty(&ctx->pending) ||
 					uffd_at_eof(ctx));
 			if (err)
@@ -163,7 +163,7 @@ static ssize_t uffd_read_iter(struct kiocb *iocb, struct iov_iter *to)
 	 * fault that then left the queue without waking anybody).
 	 */
 	if (!list_empty(&ctx->pending))
-		wake_up_poll(&ctx->read_wqh, EPOLLIN);
+		uffd_wake_readers(ctx, EPOLLIN);
 	return done;
 }
 
@@ -213,7 +213,7 @@ void uffd_shutdown(struct userfaultfd_ctx *ctx)
 	uffd_wake_span(ctx, 0, ULONG_MAX);
 	if (ctx->exit_watch.ops)
 		mmu_notifier_unregister(&ctx->exit_watch, mm);
-	wake_up_all(&ctx->read_wqh);
+	uffd_wake_all_readers(ctx, 0);
 }
 
 static int uffd_release(struct inode *inode, struct file *file)
@@ -285,6 +285,7 @@ struct userfaultfd_ctx *uffd_ctx_alloc(struct mm_struct *mm, unsigned int flags,
 	};
 	spin_lock_init(&ctx->fault_lock);
 	init_waitqueue_head(&ctx->read_wqh);
+	init_waitqueue_head(&ctx->reader_wqh);
 	init_rwsem(&ctx->gate.lock);
 	uffd_event_init(&ctx->exit_ev, UFFD_EVENT_EXIT);
 	mmgrab(mm);

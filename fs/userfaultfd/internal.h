@@ -49,7 +49,20 @@
 				 UFFD_FEATURE_SIGBUS |			\
 				 UFFD_FEATURE_THREAD_ID |		\
 				 UFFD_FEATURE_EXACT_ADDRESS |		\
+				 UFFD_FEATURE_POISON |			\
+				 UFFD_FEATURES_MINOR |			\
 				 UFFD_FEATURES_WP)
+
+/*
+ * Minor faults, where the architecture has a spare PTE bit for them; on
+ * each kind of memory with a page cache this kernel has.
+ */
+#define UFFD_MINOR_SUPPORTED	IS_ENABLED(CONFIG_HAVE_ARCH_USERFAULTFD_MINOR)
+#define UFFD_FEATURES_MINOR	(UFFD_MINOR_SUPPORTED ?			\
+				 ((IS_ENABLED(CONFIG_SHMEM) ?		\
+				   UFFD_FEATURE_MINOR_SHMEM : 0) |	\
+				  (IS_ENABLED(CONFIG_HUGETLB_PAGE) ?	\
+				   UFFD_FEATURE_MINOR_HUGETLBFS : 0)) : 0)
 
 /*
  * Write-protect, where the architecture can mark PTEs for it; on shmem
@@ -152,7 +165,12 @@ struct uffd_event {
  *	task never allocates and never waits.
  * @exit_watch: the mmu notifier that reports the exit; registered only
  *	for contexts that asked for the exit event.
- * @read_wqh: readers and pollers waiting for @pending to fill.
+ * @read_wqh: pollers (poll, epoll, io_uring) waiting for @pending to
+ *	fill.
+ * @reader_wqh: readers blocked in read(), waiting exclusively: one wake
+ *	per message (uffd_wake_readers()).  A queue of their own, so that a
+ *	poller's exclusive entry (EPOLLEXCLUSIVE) never takes a blocked
+ *	reader's wake.
  * @gate: keeps UFFDIO_COPY/ZEROPAGE away from layout changes the
  *	monitor has not read yet (struct uffd_fill_gate).
  */
@@ -172,9 +190,29 @@ struct userfaultfd_ctx {
 	struct mmu_notifier exit_watch;
 
 	wait_queue_head_t read_wqh;
+	wait_queue_head_t reader_wqh;
 
 	struct uffd_fill_gate gate;
 };
+
+/*
+ * A message is queued (or put back, or left queued by a reader): tell
+ * every poller, and one blocked reader.  After ctx->fault_lock is dropped.
+ */
+static inline void uffd_wake_readers(struct userfaultfd_ctx *ctx,
+				     __poll_t events)
+{
+	wake_up_poll(&ctx->read_wqh, events);
+	wake_up(&ctx->reader_wqh);
+}
+
+/* Nothing more to wait for (end of file, release): wake everybody. */
+static inline void uffd_wake_all_readers(struct userfaultfd_ctx *ctx,
+					 __poll_t events)
+{
+	__wake_up(&ctx->read_wqh, TASK_NORMAL, 0, poll_to_key(events));
+	wake_up_all(&ctx->reader_wqh);
+}
 
 /* The features and the ready bit are published together, in one store. */
 static inline bool uffd_ready(struct userfaultfd_ctx *ctx)

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The userfaultfd ioctls: the API handshake, registering and
- * unregistering ranges, waking, filling (COPY, ZEROPAGE) and
- * write-protecting (WRITEPROTECT).  Ranges are checked here; the memory
- * side does the rest.
+ * unregistering ranges, waking, filling (COPY, ZEROPAGE, CONTINUE,
+ * POISON) and write-protecting (WRITEPROTECT).  Ranges are checked here;
+ * the memory side does the rest.
  */
 
 #include <linux/mm.h>
@@ -13,11 +13,15 @@
 
 /* Registration modes this implementation provides. */
 #define UFFD_MODES_SUPPORTED	(UFFDIO_REGISTER_MODE_MISSING |		\
-				 (UFFD_WP_SUPPORTED ? UFFDIO_REGISTER_MODE_WP : 0))
+				 (UFFD_WP_SUPPORTED ? UFFDIO_REGISTER_MODE_WP : 0) | \
+				 (UFFD_MINOR_SUPPORTED ?			\
+				  UFFDIO_REGISTER_MODE_MINOR : 0))
 
-/* COPY modes: MODE_WP maps the page write-protected. */
+/* COPY and CONTINUE modes: MODE_WP maps the page write-protected. */
 #define UFFD_COPY_MODES		(UFFDIO_COPY_MODE_DONTWAKE |		\
 				 (UFFD_WP_SUPPORTED ? UFFDIO_COPY_MODE_WP : 0))
+#define UFFD_CONTINUE_MODES	(UFFDIO_CONTINUE_MODE_DONTWAKE |	\
+				 (UFFD_WP_SUPPORTED ? UFFDIO_CONTINUE_MODE_WP : 0))
 
 /* ---- ioctls ---------------------------------------------------------- */
 
@@ -131,6 +135,8 @@ static int uffd_ioctl_register(struct userfaultfd_ctx *ctx,
 		vm_flags |= VM_UFFD_MISSING;
 	if (reg.mode & UFFDIO_REGISTER_MODE_WP)
 		vm_flags |= VM_UFFD_WP;
+	if (reg.mode & UFFDIO_REGISTER_MODE_MINOR)
+		vm_flags |= VM_UFFD_MINOR;
 	err = uffd_check_range(ctx, reg.range.start, reg.range.len);
 	if (err)
 		return err;
@@ -266,6 +272,52 @@ static int uffd_ioctl_zeropage(struct userfaultfd_ctx *ctx,
 }
 
 /*
+ * Map what the page cache already holds over a range (a minor fault's
+ * resolution), write-protected with MODE_WP.
+ */
+static int uffd_ioctl_continue(struct userfaultfd_ctx *ctx,
+			       struct uffdio_continue __user *arg)
+{
+	struct uffdio_continue cont;
+	uffd_flags_t flags;
+	int err;
+
+	if (copy_from_user(&cont, arg, offsetof(struct uffdio_continue, mapped)))
+		return -EFAULT;
+	err = uffd_check_range(ctx, cont.range.start, cont.range.len);
+	if (err)
+		return err;
+	if (cont.mode & ~(u64)UFFD_CONTINUE_MODES)
+		return -EINVAL;
+	flags = uffd_flags_set_mode(0, MFILL_ATOMIC_CONTINUE);
+	if (cont.mode & UFFDIO_CONTINUE_MODE_WP)
+		flags |= MFILL_ATOMIC_WP;
+	return uffd_fill(ctx, cont.range.start, 0, cont.range.len, flags,
+			 !(cont.mode & UFFDIO_CONTINUE_MODE_DONTWAKE),
+			 &arg->mapped);
+}
+
+/* Mark a range poisoned: a fault there, parked or to come, gets SIGBUS. */
+static int uffd_ioctl_poison(struct userfaultfd_ctx *ctx,
+			     struct uffdio_poison __user *arg)
+{
+	struct uffdio_poison poison;
+	int err;
+
+	if (copy_from_user(&poison, arg, offsetof(struct uffdio_poison, updated)))
+		return -EFAULT;
+	err = uffd_check_range(ctx, poison.range.start, poison.range.len);
+	if (err)
+		return err;
+	if (poison.mode & ~UFFDIO_POISON_MODE_DONTWAKE)
+		return -EINVAL;
+	return uffd_fill(ctx, poison.range.start, 0, poison.range.len,
+			 uffd_flags_set_mode(0, MFILL_ATOMIC_POISON),
+			 !(poison.mode & UFFDIO_POISON_MODE_DONTWAKE),
+			 &arg->updated);
+}
+
+/*
  * Protect a range (writes then fault to the monitor) or unprotect it
  * (waking the writers parked on it, unless DONTWAKE: UFFDIO_WAKE does
  * that later).  Protecting wakes nobody, so DONTWAKE makes no sense
@@ -337,7 +389,11 @@ long uffd_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return uffd_ioctl_zeropage(ctx, uarg);
 	case UFFDIO_WRITEPROTECT:
 		return uffd_ioctl_writeprotect(ctx, uarg);
+	case UFFDIO_CONTINUE:
+		return uffd_ioctl_continue(ctx, uarg);
+	case UFFDIO_POISON:
+		return uffd_ioctl_poison(ctx, uarg);
 	}
-	/* MOVE, CONTINUE, POISON are not provided. */
+	/* MOVE is not provided. */
 	return -EINVAL;
 }

@@ -5,10 +5,7 @@
  * The context (struct userfaultfd_ctx) is private to fs/userfaultfd/; a
  * VMA registered with a context points at it from vm_userfaultfd_ctx and
  * carries the VM_UFFD_* mode bits in vm_flags.  The hooks below are what
- * the fault, fork, mremap, madvise and munmap paths call.  Modes and
- * features this implementation does not provide (minor faults) can never
- * be registered, so their hooks reduce to tests of VM_UFFD_* bits that
- * are never set.
+ * the fault, fork, mremap, madvise and munmap paths call.
  *
  * See Documentation/vm/userfaultfd.txt.
  */
@@ -32,14 +29,14 @@
 enum mfill_atomic_mode {
 	MFILL_ATOMIC_COPY = 1,		/* UFFDIO_COPY */
 	MFILL_ATOMIC_ZEROPAGE = 2,	/* UFFDIO_ZEROPAGE */
-	MFILL_ATOMIC_CONTINUE = 3,	/* UFFDIO_CONTINUE (not provided) */
-	MFILL_ATOMIC_POISON = 4,	/* UFFDIO_POISON (not provided) */
+	MFILL_ATOMIC_CONTINUE = 3,	/* UFFDIO_CONTINUE */
+	MFILL_ATOMIC_POISON = 4,	/* UFFDIO_POISON */
 };
 
 typedef unsigned int __bitwise uffd_flags_t;
 
 #define UFFD_FLAGS_MODE_MASK	0xffU
-/* Map the filled page write-protected (uffd-wp); never set by this code. */
+/* Map the filled page write-protected (uffd-wp). */
 #define MFILL_ATOMIC_WP		((__force uffd_flags_t)BIT(8))
 
 static inline bool uffd_flags_mode_is(uffd_flags_t flags,
@@ -188,8 +185,11 @@ struct uffd_fill_gate {
 #define UFFD_RANGE_IOCTLS_ALL	(BIT_ULL(_UFFDIO_WAKE) |		\
 				 BIT_ULL(_UFFDIO_COPY) |		\
 				 BIT_ULL(_UFFDIO_ZEROPAGE) |		\
+				 BIT_ULL(_UFFDIO_POISON) |		\
 				 (IS_ENABLED(CONFIG_HAVE_ARCH_USERFAULTFD_WP) ? \
-				  BIT_ULL(_UFFDIO_WRITEPROTECT) : 0))
+				  BIT_ULL(_UFFDIO_WRITEPROTECT) : 0) |	\
+				 (IS_ENABLED(CONFIG_HAVE_ARCH_USERFAULTFD_MINOR) ? \
+				  BIT_ULL(_UFFDIO_CONTINUE) : 0))
 
 bool uffd_must_wait(struct vm_area_struct *vma, unsigned long addr,
 		    unsigned long reason);

@@ -145,7 +145,7 @@ TEST(api_handshake)
 
 	/* So is a feature that is not implemented. */
 	a = (struct uffdio_api){ .api = UFFD_API,
-				 .features = UFFD_FEATURE_MINOR_SHMEM };
+				 .features = UFFD_FEATURE_MOVE };
 	ASSERT_EQ(-1, ioctl(fd, UFFDIO_API, &a));
 	ASSERT_EQ(EINVAL, errno);
 	ASSERT_EQ(0, a.features);
