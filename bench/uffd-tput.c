@@ -11,6 +11,11 @@
  * wake it with one UFFDIO_WAKE over the batch's span.  Timed from the
  * moment the faulting threads are let go until the last of them is done.
  *
+ * With two CPUs or more, monitors run on CPU 0 and faulting threads on the
+ * others, as a VMM keeps its handler threads apart from its vCPU threads:
+ * left to the scheduler, one run puts the monitor beside the faulter and
+ * the next apart, and the figures jump between two modes.
+ *
  * Wakeups are counted as the monitors' voluntary context switches (each
  * time a monitor sleeps, something has to wake it): a reader woken for a
  * message another reader took sleeps again and counts one more.  Reads
@@ -32,6 +37,7 @@
 #include <linux/userfaultfd.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -63,10 +69,30 @@ struct monitor {
 	long resolved, empty;
 };
 
+/* Run the calling thread on CPU 0 (@monitor) or on the others. */
+static void pin(bool monitor)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	cpu_set_t set;
+
+	if (ncpu < 2)
+		return;
+	CPU_ZERO(&set);
+	if (monitor)
+		CPU_SET(0, &set);
+	else
+		for (long c = 1; c < ncpu && c < CPU_SETSIZE; c++)
+			CPU_SET(c, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		fail("sched_setaffinity");
+}
+
 static void *faulter(void *arg)
 {
 	long id = (long)arg, per = nfaults / nthreads;
 	char *p = area + id * per * page;
+
+	pin(false);
 
 	while (!go)
 		;
@@ -112,6 +138,7 @@ static void *monitor_main(void *arg)
 	int ep = -1;
 
 	m->tid = gettid();
+	pin(true);
 	if (wait_mode >= W_EPOLL) {
 		struct epoll_event ev = { .events = EPOLLIN };
 
@@ -155,6 +182,7 @@ static void *monitor_main(void *arg)
 /* A VMM's or a garbage collector's life: mmap_lock written all along. */
 static void *contender(void *arg)
 {
+	pin(false);
 	while (!stop) {
 		char *p = mmap(NULL, 16 * page, PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

@@ -23,24 +23,30 @@ done
 [ -n "$log" ] || log=$BUILD/guest/console.log
 
 mkdir -p "$BUILD/guest" "$(dirname "$log")"
+# The command, beside the log: make check, make bench and make run may
+# boot at the same time, each with its own.
+cmdfile=$(dirname "$log")/cmd.sh
 {
 	# Relative paths in CMD mean what they mean on the host.
 	printf 'cd %q 2>/dev/null || cd /tmp\n' "$PWD"
 	printf '%q ' "$@"
 	echo
-} > "$BUILD/guest/cmd.sh"
+} > "$cmdfile"
 
 accel=tcg
 [ "${UFFD_KVM:-0}" = 1 ] && [ -w /dev/kvm ] && accel=kvm
 append="console=ttyS0 loglevel=5 printk.time=1 panic=-1 oops=panic"
 append="$append root=/dev/root rootfstype=9p ro"
 append="$append rootflags=trans=virtio,version=9p2000.L,msize=262144"
-append="$append init=$TOP/harness/guest-init.sh UFFD_REPO=$TOP hugepages=64"
+append="$append init=$TOP/harness/guest-init.sh UFFD_REPO=$TOP UFFD_CMD=$cmdfile"
+append="$append hugepages=64"
 # BOOT_APPEND: more kernel parameters (make check: numa=fake=2).
 append="$append ${BOOT_APPEND:-}"
 
-# A scratch disk the guest uses as swap (sparse, made once).
-swapimg=$BUILD/guest/swap.img
+# A scratch disk the guest uses as swap (sparse, made once), beside the
+# log: QEMU locks it, and make check, make bench and make run may boot
+# at the same time.
+swapimg=$(dirname "$log")/swap.img
 [ -f "$swapimg" ] || truncate -s 256M "$swapimg"
 
 say "booting $(basename "$kernel") ($accel, timeout ${timeout}s): $*"

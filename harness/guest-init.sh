@@ -3,7 +3,8 @@
 # PID 1 of the test guest.  The root is the host's / over 9p, read-only;
 # UFFD_REPO (from the kernel command line) is the repository, shared
 # again so it stays visible when it lives under /tmp.  Runs
-# $UFFD_REPO/build/guest/cmd.sh and reports its status on the console.
+# UFFD_CMD (the command file boot.sh wrote) and reports its status on the
+# console.
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
@@ -30,6 +31,6 @@ fi
 ip link set lo up 2>/dev/null || busybox ip link set lo up
 cd /tmp || exit 1
 export HOME=/tmp TMPDIR=/tmp
-sh "$UFFD_REPO/build/guest/cmd.sh"
+sh "${UFFD_CMD:-$UFFD_REPO/build/guest/cmd.sh}"
 echo "UFFD-GUEST-EXIT: $?"
 busybox reboot -f

@@ -19,12 +19,15 @@ fs/userfaultfd/fault.c
 fs/userfaultfd/event.c
 fs/userfaultfd/ioctl.c
 mm/userfaultfd.c
+mm/userfaultfd_move.c
+mm/userfaultfd_internal.h
 include/linux/userfaultfd_k.h
 include/uapi/linux/userfaultfd.h
 tools/testing/selftests/vm/uffd_test.h
 tools/testing/selftests/vm/uffd-api.c
 tools/testing/selftests/vm/uffd-fill.c
 tools/testing/selftests/vm/uffd-minor.c
+tools/testing/selftests/vm/uffd-move.c
 tools/testing/selftests/vm/uffd-fault.c
 tools/testing/selftests/vm/uffd-events.c
 tools/testing/selftests/vm/uffd-wp.c
@@ -40,7 +43,7 @@ fs/userfaultfd.c
 
 # Our C files, for the checkers.
 OUR_C_FILES="fs/userfaultfd/file.c fs/userfaultfd/fault.c fs/userfaultfd/event.c
-fs/userfaultfd/ioctl.c mm/userfaultfd.c"
+fs/userfaultfd/ioctl.c mm/userfaultfd.c mm/userfaultfd_move.c"
 
 say() { printf '[uffd] %s\n' "$*" >&2; }
 die() { printf '[uffd] error: %s\n' "$*" >&2; exit 1; }

@@ -12,7 +12,8 @@
  * fill gate for read, then the page-table lock of the PTE they install.
  *
  * The kinds of memory differ only behind struct uffd_mem_kind, at the end
- * of this file.  Calls go one way: the file side (fs/userfaultfd/) calls
+ * of this file.  UFFDIO_MOVE, a concern of its own, is in
+ * userfaultfd_move.c.  Calls go one way: the file side (fs/userfaultfd/) calls
  * in here, and nothing here calls back into it.
  *
  * See Documentation/vm/userfaultfd.txt.
@@ -31,6 +32,7 @@
 #include <asm/tlb.h>
 #include <asm/tlbflush.h>
 #include "internal.h"
+#include "userfaultfd_internal.h"
 
 /* Fills one page at @addr of @vma; see "the per-page fillers" below. */
 typedef int (*uffd_filler_t)(struct vm_area_struct *vma, unsigned long addr,
@@ -418,8 +420,8 @@ static bool uffd_pte_missing(struct vm_area_struct *vma, unsigned long addr)
  * uffd_must_wait - does a fault still have to wait for the monitor?
  * @vma: the registered VMA of a fault; its mmap or VMA lock held
  * @addr: the fault's address, aligned to the VMA's page size
- * @reason: VM_UFFD_MISSING (is nothing mapped yet?) or VM_UFFD_WP (is
- *	the page still write-protected?)
+ * @reason: VM_UFFD_MISSING or VM_UFFD_MINOR (is nothing mapped here
+ *	yet?) or VM_UFFD_WP (is the page still write-protected?)
  *
  * The last look a fault takes before it sleeps.  May sleep.
  *
@@ -759,7 +761,9 @@ static int uffd_fill_hugetlb(struct vm_area_struct *vma, unsigned long addr,
 	pte = huge_pte_alloc(vma->vm_mm, vma, addr, huge_page_size(h));
 	if (!pte)
 		err = -ENOMEM;
-	else if (!huge_pte_none_mostly(huge_ptep_get(vma->vm_mm, addr, pte)))
+	/* CONTINUE: hugetlb's helper tells EFAULT and EIO from EEXIST. */
+	else if (!uffd_flags_mode_is(flags, MFILL_ATOMIC_CONTINUE) &&
+		 !huge_pte_none_mostly(huge_ptep_get(vma->vm_mm, addr, pte)))
 		err = -EEXIST;
 	else
 		err = hugetlb_mfill_atomic_pte(pte, vma, addr, src, flags, foliop);
@@ -787,6 +791,8 @@ static int uffd_cont_shmem(struct vm_area_struct *vma, unsigned long addr,
 	pmd_t *pmd;
 	int err;
 
+	if (!IS_ENABLED(CONFIG_SHMEM))
+		return -EINVAL;		/* no shmem VMA can exist */
 	err = shmem_get_folio(inode, pgoff, 0, &folio, SGP_NOALLOC);
 	if (err == -ENOENT || (!err && !folio))
 		return -EFAULT;
@@ -941,31 +947,16 @@ static void uffd_fill_unlock(struct uffd_fill_lock *fl)
 		mmap_read_unlock(fl->mm);
 }
 
-/* Enter the gate: -EAGAIN while a layout change is not yet read. */
-static int uffd_gate_enter(struct uffd_fill_gate *gate)
-{
-	down_read(&gate->lock);
-	if (atomic_read(&gate->changing)) {
-		up_read(&gate->lock);
-		return -EAGAIN;
-	}
-	return 0;
-}
-
-static void uffd_gate_leave(struct uffd_fill_gate *gate)
-{
-	up_read(&gate->lock);
-}
 
 /**
- * uffd_fill_range - fill [dst, dst + len) for UFFDIO_COPY or ZEROPAGE
+ * uffd_fill_range - fill [dst, dst + len): COPY, ZEROPAGE, CONTINUE, POISON
  * @ctx: the context the range must be registered with
  * @gate: its fill gate: no fill while a layout change is not yet read
  * @mm: its address space, pinned by the caller
  * @dst: page-aligned destination
  * @src: source in the caller's memory (COPY only)
  * @len: page-aligned length
- * @flags: MFILL_ATOMIC_COPY or MFILL_ATOMIC_ZEROPAGE
+ * @flags: the MFILL_ATOMIC_* mode, and MFILL_ATOMIC_WP
  *
  * Fills page by page (huge page by huge page on hugetlbfs) and stops at
  * the first that fails.  The destination VMA is held by its per-VMA lock
@@ -976,9 +967,12 @@ static void uffd_gate_leave(struct uffd_fill_gate *gate)
  *
  * Return: the number of bytes filled if any, else a negative errno:
  * -ENOENT (not registered with @ctx, or not in one VMA), -EEXIST (already
- * mapped), -EINVAL (ZEROPAGE on hugetlbfs, or a range that cuts a huge
- * page), -EAGAIN (a layout change is not yet read), -EFAULT, -ENOMEM,
- * -EINTR (fatal signal).
+ * mapped), -EINVAL (an operation this memory does not have, such as
+ * ZEROPAGE on hugetlbfs or CONTINUE on anonymous memory; a range that
+ * cuts a huge page; CONTINUE past the end of the file), -EAGAIN (a
+ * layout change is not yet read), -EFAULT (CONTINUE: nothing in the page
+ * cache), -EIO (CONTINUE: a poisoned page), -ENOMEM, -EINTR (fatal
+ * signal).
  */
 ssize_t uffd_fill_range(struct userfaultfd_ctx *ctx, struct uffd_fill_gate *gate,
 			struct mm_struct *mm, unsigned long dst,
@@ -1127,6 +1121,13 @@ unlock_mm:
 
 #define UFFD_IOCTLS_BASIC	(BIT_ULL(_UFFDIO_WAKE) | BIT_ULL(_UFFDIO_COPY) | \
 				 BIT_ULL(_UFFDIO_POISON))
+/*
+ * Memory mapped by PTEs adds ZEROPAGE and, as upstream offers it, MOVE
+ * (which only private anonymous memory accepts: userfaultfd_move.c).
+ */
+#define UFFD_IOCTLS_PTE		(UFFD_IOCTLS_BASIC | BIT_ULL(_UFFDIO_ZEROPAGE) | \
+				 (IS_ENABLED(CONFIG_TRANSPARENT_HUGEPAGE) ? \
+				  BIT_ULL(_UFFDIO_MOVE) : 0))
 
 /*
  * Write-protect: where the architecture can mark PTEs (anonymous pages
@@ -1145,7 +1146,7 @@ unlock_mm:
 /* Anonymous memory. */
 static const struct uffd_mem_kind uffd_anon = {
 	.modes		= VM_UFFD_MISSING | UFFD_MODE_WP,
-	.range_ioctls	= UFFD_IOCTLS_BASIC | BIT_ULL(_UFFDIO_ZEROPAGE),
+	.range_ioctls	= UFFD_IOCTLS_PTE,
 	.page_missing	= uffd_pte_missing,
 	.page_wp	= uffd_pte_wp,
 	.fill		= uffd_fill_private,
@@ -1158,7 +1159,7 @@ static const struct uffd_mem_kind uffd_anon = {
  */
 static const struct uffd_mem_kind uffd_private_file = {
 	.modes		= VM_UFFD_MISSING | UFFD_MODE_WP_MARKED | UFFD_MODE_MINOR,
-	.range_ioctls	= UFFD_IOCTLS_BASIC | BIT_ULL(_UFFDIO_ZEROPAGE),
+	.range_ioctls	= UFFD_IOCTLS_PTE,
 	.page_missing	= uffd_pte_missing,
 	.page_wp	= uffd_pte_wp,
 	.fill		= uffd_fill_private,
@@ -1169,7 +1170,7 @@ static const struct uffd_mem_kind uffd_private_file = {
 /* Shared mappings of shmem: pages in the page cache. */
 static const struct uffd_mem_kind uffd_shmem = {
 	.modes		= VM_UFFD_MISSING | UFFD_MODE_WP_MARKED | UFFD_MODE_MINOR,
-	.range_ioctls	= UFFD_IOCTLS_BASIC | BIT_ULL(_UFFDIO_ZEROPAGE),
+	.range_ioctls	= UFFD_IOCTLS_PTE,
 	.page_missing	= uffd_pte_missing,
 	.page_wp	= uffd_pte_wp,
 	.fill		= uffd_fill_shmem,
@@ -1178,10 +1179,10 @@ static const struct uffd_mem_kind uffd_shmem = {
 };
 
 /*
- * Write-protect cannot see through a page table shared with another
- * mapping of the file: new sharing stops once the VMA is registered for
- * it (uffd_disable_huge_pmd_share()), and what was shared before is undone
- * here.
+ * Write-protect and minor faults cannot see through a page table shared
+ * with another mapping of the file: new sharing stops once the VMA is
+ * registered for them (uffd_disable_huge_pmd_share()), and what was
+ * shared before is undone here.
  */
 static void uffd_huge_registered(struct vm_area_struct *vma)
 {
@@ -1212,8 +1213,7 @@ static const struct uffd_mem_kind uffd_other = {
 };
 
 /* A new range ioctl of a kind is one fdinfo must announce too. */
-static_assert(!((UFFD_IOCTLS_BASIC | BIT_ULL(_UFFDIO_ZEROPAGE)) &
-		~UFFD_RANGE_IOCTLS_ALL));
+static_assert(!(UFFD_IOCTLS_PTE & ~UFFD_RANGE_IOCTLS_ALL));
 
 /*
  * The kind of memory @vma is, or NULL if it cannot be registered at all:

@@ -50,19 +50,21 @@
 				 UFFD_FEATURE_THREAD_ID |		\
 				 UFFD_FEATURE_EXACT_ADDRESS |		\
 				 UFFD_FEATURE_POISON |			\
+				 (IS_ENABLED(CONFIG_TRANSPARENT_HUGEPAGE) ? \
+				  UFFD_FEATURE_MOVE : 0) |		\
 				 UFFD_FEATURES_MINOR |			\
 				 UFFD_FEATURES_WP)
 
 /*
- * Minor faults, where the architecture has a spare PTE bit for them; on
- * each kind of memory with a page cache this kernel has.
+ * Minor faults, where the architecture has a spare PTE bit for them.  As
+ * upstream, and as MISSING_SHMEM/HUGETLBFS are, the two features are
+ * reported whether or not this kernel has shmem or hugetlbfs: they say
+ * what could be registered, and nothing of that kind can exist.
  */
 #define UFFD_MINOR_SUPPORTED	IS_ENABLED(CONFIG_HAVE_ARCH_USERFAULTFD_MINOR)
 #define UFFD_FEATURES_MINOR	(UFFD_MINOR_SUPPORTED ?			\
-				 ((IS_ENABLED(CONFIG_SHMEM) ?		\
-				   UFFD_FEATURE_MINOR_SHMEM : 0) |	\
-				  (IS_ENABLED(CONFIG_HUGETLB_PAGE) ?	\
-				   UFFD_FEATURE_MINOR_HUGETLBFS : 0)) : 0)
+				 UFFD_FEATURE_MINOR_SHMEM |		\
+				 UFFD_FEATURE_MINOR_HUGETLBFS : 0)
 
 /*
  * Write-protect, where the architecture can mark PTEs for it; on shmem

@@ -2,7 +2,7 @@
 /*
  * The userfaultfd ioctls: the API handshake, registering and
  * unregistering ranges, waking, filling (COPY, ZEROPAGE, CONTINUE,
- * POISON) and write-protecting (WRITEPROTECT).  Ranges are checked here;
+ * POISON), moving (MOVE) and write-protecting (WRITEPROTECT).  Ranges are checked here;
  * the memory side does the rest.
  */
 
@@ -201,8 +201,8 @@ static int uffd_ioctl_wake(struct userfaultfd_ctx *ctx,
 }
 
 /*
- * The common tail of UFFDIO_COPY and UFFDIO_ZEROPAGE: fill, report the
- * bytes done (or the error) in @result, wake what was filled.
+ * The common tail of the fills (COPY, ZEROPAGE, CONTINUE, POISON): fill,
+ * report the bytes done (or the error) in @result, wake what was filled.
  */
 static int uffd_fill(struct userfaultfd_ctx *ctx, u64 dst, u64 src, u64 len,
 		     uffd_flags_t flags, bool wake, __s64 __user *result)
@@ -292,6 +292,12 @@ static int uffd_ioctl_continue(struct userfaultfd_ctx *ctx,
 	flags = uffd_flags_set_mode(0, MFILL_ATOMIC_CONTINUE);
 	if (cont.mode & UFFDIO_CONTINUE_MODE_WP)
 		flags |= MFILL_ATOMIC_WP;
+	/*
+	 * The monitor wrote the page through another mapping: those writes
+	 * must be visible before the PTE that lets the faulting thread read
+	 * it.  hugetlb's helper relies on this barrier too.
+	 */
+	smp_wmb();
 	return uffd_fill(ctx, cont.range.start, 0, cont.range.len, flags,
 			 !(cont.mode & UFFDIO_CONTINUE_MODE_DONTWAKE),
 			 &arg->mapped);
@@ -315,6 +321,48 @@ static int uffd_ioctl_poison(struct userfaultfd_ctx *ctx,
 			 uffd_flags_set_mode(0, MFILL_ATOMIC_POISON),
 			 !(poison.mode & UFFDIO_POISON_MODE_DONTWAKE),
 			 &arg->updated);
+}
+
+/*
+ * Move anonymous pages from src to dst (a registered range), waking the
+ * faults parked on what arrived unless DONTWAKE.
+ */
+static int uffd_ioctl_move(struct userfaultfd_ctx *ctx,
+			   struct uffdio_move __user *arg)
+{
+	struct uffdio_move mv;
+	ssize_t done;
+	int err;
+
+	if (copy_from_user(&mv, arg, offsetof(struct uffdio_move, move)))
+		return -EFAULT;
+	err = uffd_check_range(ctx, mv.dst, mv.len);
+	if (!err)
+		err = uffd_check_range(ctx, mv.src, mv.len);
+	if (err)
+		return err;
+	if (mv.mode & ~(u64)(UFFDIO_MOVE_MODE_DONTWAKE |
+			     UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES))
+		return -EINVAL;
+	/* Pages move within the caller's own address space only. */
+	if (ctx->mm != current->mm)
+		return -EINVAL;
+	if (atomic_read(&ctx->gate.changing)) {
+		done = -EAGAIN;	/* spare pinning the mm: the gate would say so */
+	} else {
+		if (uffd_mm_get(ctx))
+			return -ESRCH;
+		done = uffd_move_range(ctx, &ctx->gate, ctx->mm, mv.dst, mv.src,
+				       mv.len, mv.mode);
+		mmput(ctx->mm);
+	}
+	if (done > 0 && !(mv.mode & UFFDIO_MOVE_MODE_DONTWAKE))
+		uffd_wake_span(ctx, mv.dst, mv.dst + done);
+	if (put_user(done, &arg->move))
+		return -EFAULT;
+	if (done < 0)
+		return done;
+	return done == mv.len ? 0 : -EAGAIN;
 }
 
 /*
@@ -393,7 +441,8 @@ long uffd_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return uffd_ioctl_continue(ctx, uarg);
 	case UFFDIO_POISON:
 		return uffd_ioctl_poison(ctx, uarg);
+	case UFFDIO_MOVE:
+		return uffd_ioctl_move(ctx, uarg);
 	}
-	/* MOVE is not provided. */
 	return -EINVAL;
 }

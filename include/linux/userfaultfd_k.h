@@ -185,6 +185,7 @@ struct uffd_fill_gate {
 #define UFFD_RANGE_IOCTLS_ALL	(BIT_ULL(_UFFDIO_WAKE) |		\
 				 BIT_ULL(_UFFDIO_COPY) |		\
 				 BIT_ULL(_UFFDIO_ZEROPAGE) |		\
+				 BIT_ULL(_UFFDIO_MOVE) |		\
 				 BIT_ULL(_UFFDIO_POISON) |		\
 				 (IS_ENABLED(CONFIG_HAVE_ARCH_USERFAULTFD_WP) ? \
 				  BIT_ULL(_UFFDIO_WRITEPROTECT) : 0) |	\
@@ -202,6 +203,10 @@ ssize_t uffd_fill_range(struct userfaultfd_ctx *ctx, struct uffd_fill_gate *gate
 			struct mm_struct *mm, unsigned long dst,
 			unsigned long src, unsigned long len,
 			uffd_flags_t flags);
+ssize_t uffd_move_range(struct userfaultfd_ctx *ctx,
+			struct uffd_fill_gate *gate, struct mm_struct *mm,
+			unsigned long dst, unsigned long src, unsigned long len,
+			u64 mode);
 int uffd_protect_range(struct userfaultfd_ctx *ctx, struct uffd_fill_gate *gate,
 		       struct mm_struct *mm, unsigned long start,
 		       unsigned long len, bool protect);
@@ -216,7 +221,7 @@ int mfill_atomic_install_pte(pmd_t *dst_pmd, struct vm_area_struct *dst_vma,
 			     bool newly_allocated, uffd_flags_t flags);
 void double_pt_lock(spinlock_t *ptl1, spinlock_t *ptl2);
 void double_pt_unlock(spinlock_t *ptl1, spinlock_t *ptl2);
-/* mm/huge_memory.c (only reachable through UFFDIO_MOVE, not provided) */
+/* mm/huge_memory.c: a whole PMD-mapped huge page, for UFFDIO_MOVE. */
 int move_pages_huge_pmd(struct mm_struct *mm, pmd_t *dst_pmd, pmd_t *src_pmd,
 			pmd_t dst_pmdval, struct vm_area_struct *dst_vma,
 			struct vm_area_struct *src_vma,

@@ -144,8 +144,7 @@ TEST(api_handshake)
 	ASSERT_EQ(0, a.ioctls);
 
 	/* So is a feature that is not implemented. */
-	a = (struct uffdio_api){ .api = UFFD_API,
-				 .features = UFFD_FEATURE_MOVE };
+	a = (struct uffdio_api){ .api = UFFD_API, .features = 1ULL << 17 };
 	ASSERT_EQ(-1, ioctl(fd, UFFDIO_API, &a));
 	ASSERT_EQ(EINVAL, errno);
 	ASSERT_EQ(0, a.features);
