@@ -25,7 +25,7 @@ done
 mkdir -p "$BUILD/guest" "$(dirname "$log")"
 # The command, beside the log: make check, make bench and make run may
 # boot at the same time, each with its own.
-cmdfile=$(dirname "$log")/cmd.sh
+cmdfile=$(cd "$(dirname "$log")" && pwd)/cmd.sh	# the guest's path too
 {
 	# Relative paths in CMD mean what they mean on the host.
 	printf 'cd %q 2>/dev/null || cd /tmp\n' "$PWD"
