@@ -180,10 +180,19 @@ static int uffd_move_present(struct mm_struct *mm, struct vm_area_struct *dvma,
 	} else if (!is_zero_pfn(pte_pfn(orig_src))) {
 		folio = vm_normal_folio(svma, src, orig_src);
 		if (!folio || !folio_test_anon(folio) ||
-		    !PageAnonExclusive(pte_page(orig_src)))
+		    !PageAnonExclusive(pte_page(orig_src))) {
 			err = -EBUSY;
-		else
+			folio = NULL;
+		} else if (folio_test_large(folio) && !folio_trylock(folio)) {
+			/*
+			 * Somebody works on it (another move splitting it):
+			 * no reference of ours to make their split fail.
+			 */
+			err = -EAGAIN;
+			folio = NULL;
+		} else {
 			folio_get(folio);
+		}
 	}
 	spin_unlock(sptl);
 	pte_unmap(spte);
@@ -192,14 +201,17 @@ static int uffd_move_present(struct mm_struct *mm, struct vm_area_struct *dvma,
 		return err;
 
 	if (folio) {
-		folio_lock(folio);
 		/* Only small pages change their rmap here: split large ones. */
-		if (folio_test_large(folio)) {
-			/* A pinned or otherwise held page cannot be split. */
+		if (folio_test_large(folio)) {	/* locked already */
+			err = -EBUSY;
+			if (folio_maybe_dma_pinned(folio))
+				goto out;
+			/* Split, look again; a passing reference: retry. */
 			err = split_folio(folio);
-			err = err ? -EBUSY : -EAGAIN;
+			err = !err || err == -EAGAIN ? -EAGAIN : -EBUSY;
 			goto out;
 		}
+		folio_lock(folio);
 		/* The anon_vma lock keeps rmap walkers (and splits) out. */
 		anon_vma = folio_get_anon_vma(folio);
 		if (!anon_vma) {
@@ -238,6 +250,7 @@ static int uffd_move_present(struct mm_struct *mm, struct vm_area_struct *dvma,
 		ptep_clear_flush(svma, src, spte);
 		entry = pte_mkspecial(pfn_pte(my_zero_pfn(dst),
 					      dvma->vm_page_prot));
+		entry = pte_mksoft_dirty(entry);
 	}
 	set_pte_at(mm, dst, dpte, entry);
 	update_mmu_cache(dvma, dst, dpte);
@@ -386,6 +399,9 @@ out:
 	return err;
 }
 
+/* Looks at one step before the move returns what it has done. */
+#define UFFD_MOVE_RETRIES	64
+
 /* Would moving the huge page at @src cut it (or land across a PMD)? */
 static bool uffd_move_cuts_pmd(unsigned long dst, unsigned long src,
 			       unsigned long src_end)
@@ -483,7 +499,8 @@ static long uffd_move_step(struct mm_struct *mm, struct vm_area_struct *dvma,
  * mapped at an address, or a hole without ALLOW_SRC_HOLES), -EINVAL
  * (ranges not in one VMA each, VMAs that do not qualify), -EEXIST (the
  * destination is populated), -EBUSY (a page shared or pinned), -EAGAIN (a
- * layout change is not yet read), -ENOMEM, -EFAULT, -EINTR.
+ * layout change is not yet read, or a page kept busy by others), -ENOMEM,
+ * -EFAULT, -EINTR.
  */
 ssize_t uffd_move_range(struct userfaultfd_ctx *ctx,
 			struct uffd_fill_gate *gate, struct mm_struct *mm,
@@ -492,6 +509,7 @@ ssize_t uffd_move_range(struct userfaultfd_ctx *ctx,
 {
 	struct vm_area_struct *dvma, *svma;
 	unsigned long done = 0;
+	int retries = 0;
 	long step;
 	int err;
 
@@ -516,6 +534,15 @@ ssize_t uffd_move_range(struct userfaultfd_ctx *ctx,
 				      src + len, mode);
 		if (step < 0) {
 			err = step;
+			break;
+		}
+		/*
+		 * A step looked at again and again (a page others keep a
+		 * reference on): let user space retry, as EAGAIN says.
+		 */
+		retries = step ? 0 : retries + 1;
+		if (retries > UFFD_MOVE_RETRIES) {
+			err = -EAGAIN;
 			break;
 		}
 		done += step;
