@@ -7,6 +7,7 @@
 #   make run [CMD=...] boot our kernel under QEMU and run CMD (default: demo)
 #   make check         build everything, boot, run the selftests and a real
 #                      client (QEMU background snapshot), summarise
+#   make check-clients [KERNEL=stock]  every real client's scenario
 #   make bench         benchmarks on non-debug builds of both kernels (not part of check)
 #   make configs       build our tree in a matrix of configurations (CI runs it)
 #
@@ -26,7 +27,7 @@ export TOP BUILD JOBS KSRC EXTRA_CONFIG
 H := $(TOP)/harness
 
 .PHONY: all deps base kernel stock-kernel selftests upstream-tests demo clients run \
-	check bench configs checkpatch sparse clean distclean
+	check check-clients bench configs checkpatch sparse clean distclean
 
 all: kernel
 
@@ -59,6 +60,11 @@ run: kernel demo
 
 check: kernel selftests upstream-tests demo clients
 	@$(H)/check.sh
+
+# Every real client's scenario (longer than make check's one); KERNEL=stock
+# runs them on stock 6.12 built the same way (make stock-kernel).
+check-clients: clients $(if $(filter stock,$(KERNEL)),stock-kernel,kernel)
+	@$(H)/check-clients.sh
 
 bench: base upstream-tests
 	@$(H)/bench.sh
