@@ -678,6 +678,26 @@ static int uffd_copy_folio(struct folio *folio, unsigned long src,
  * and hugetlbfs' own helpers do.  Only COPY reads @src.
  */
 
+/*
+ * Map @page at @addr through mfill_atomic_install_pte(), looking the page
+ * table up again if it went away meanwhile.
+ */
+static int uffd_map_page(struct vm_area_struct *vma, unsigned long addr,
+			 struct page *page, bool newly_allocated,
+			 uffd_flags_t flags)
+{
+	pmd_t *pmd;
+	int err;
+
+	do {
+		err = uffd_page_table(vma->vm_mm, addr, &pmd);
+		if (!err)
+			err = mfill_atomic_install_pte(pmd, vma, addr, page,
+						       newly_allocated, flags);
+	} while (err == -EAGAIN);
+	return err;
+}
+
 /* Private memory: a new anonymous page, or the zero page. */
 static int uffd_fill_private(struct vm_area_struct *vma, unsigned long addr,
 			     unsigned long src, uffd_flags_t flags,
@@ -707,12 +727,7 @@ static int uffd_fill_private(struct vm_area_struct *vma, unsigned long addr,
 	}
 	*foliop = NULL;
 	__folio_mark_uptodate(folio);
-	do {
-		err = uffd_page_table(vma->vm_mm, addr, &pmd);
-		if (!err)
-			err = mfill_atomic_install_pte(pmd, vma, addr,
-						       &folio->page, true, flags);
-	} while (err == -EAGAIN);
+	err = uffd_map_page(vma, addr, &folio->page, true, flags);
 	if (err)
 		folio_put(folio);
 	return err;
@@ -788,7 +803,6 @@ static int uffd_cont_shmem(struct vm_area_struct *vma, unsigned long addr,
 	pgoff_t pgoff = linear_page_index(vma, addr);
 	struct folio *folio;
 	struct page *page;
-	pmd_t *pmd;
 	int err;
 
 	if (!IS_ENABLED(CONFIG_SHMEM))
@@ -802,12 +816,7 @@ static int uffd_cont_shmem(struct vm_area_struct *vma, unsigned long addr,
 	err = -EIO;
 	if (PageHWPoison(page))
 		goto out;
-	do {
-		err = uffd_page_table(vma->vm_mm, addr, &pmd);
-		if (!err)
-			err = mfill_atomic_install_pte(pmd, vma, addr, page,
-						       false, flags);
-	} while (err == -EAGAIN);
+	err = uffd_map_page(vma, addr, page, false, flags);
 	if (!err) {
 		/* The mapping owns our reference now. */
 		folio_unlock(folio);
