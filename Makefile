@@ -8,6 +8,7 @@
 #   make check         build everything, boot, run the selftests and a real
 #                      client (QEMU background snapshot), summarise
 #   make check-clients [KERNEL=stock]  every real client's scenario
+#   make watch-postcopy [MEM=anon|memfd|hugetlbfs]  watch QEMU post-copy
 #   make bench         benchmarks on non-debug builds of both kernels (not part of check)
 #   make configs       build our tree in a matrix of configurations (CI runs it)
 #
@@ -21,13 +22,14 @@ KSRC		?=
 EXTRA_CONFIG	?=
 CMD		?= $(BUILD)/demo/uffd-demo
 TIMEOUT		?= 600
+MEM		?= anon
 
 export TOP BUILD JOBS KSRC EXTRA_CONFIG
 
 H := $(TOP)/harness
 
 .PHONY: all deps base kernel stock-kernel selftests upstream-tests demo clients run \
-	check check-clients bench configs checkpatch sparse clean distclean
+	check check-clients watch-postcopy bench configs checkpatch sparse clean distclean
 
 all: kernel
 
@@ -65,6 +67,14 @@ check: kernel selftests upstream-tests demo clients
 # runs them on stock 6.12 built the same way (make stock-kernel).
 check-clients: clients $(if $(filter stock,$(KERNEL)),stock-kernel,kernel)
 	@$(H)/check-clients.sh
+
+# QEMU migrates a running VM post-copy on our kernel, printing every
+# second what is sent, what the destination's faults asked for and what
+# its userfaultfd holds; MEM is where the VM's RAM lives.
+watch-postcopy: kernel clients
+	@$(H)/boot.sh --timeout $(TIMEOUT) $(BUILD)/bzImage -- python3 \
+		$(TOP)/clients/qemu/postcopy.py $(BUILD)/tests/clients/wl-guest.elf \
+		/tmp $(MEM) watch
 
 bench: base upstream-tests
 	@$(H)/bench.sh

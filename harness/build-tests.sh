@@ -62,7 +62,8 @@ bench)
 	;;
 clients)
 	mkdir -p "$OUT/clients"
-	make -s -C "$TOP/clients" OUTPUT="$OUT/clients"
+	make -s -C "$TOP/clients" OUTPUT="$OUT/clients" \
+		CPPFLAGS="-I$TOP/include/uapi"
 	;;
 *)
 	die "usage: build-tests.sh selftests|upstream|demo|bench|clients"

@@ -24,7 +24,7 @@ pass=0 fail=0
 for t in $(sed -n 's/^UFFD-BEGIN \(client-.*\)$/\1/p' "$txt"); do
 	st=$(sed -n "s/^UFFD-END $t \([0-9]*\)\$/\1/p" "$txt")
 	line=$(sed -n "/^UFFD-BEGIN $t\$/,/^UFFD-END $t /p" "$txt" |
-	       grep -E '^(bgsnap|postcopy): ' | tail -1)
+	       grep -E "$CLIENT_RESULT" | tail -1 || true)
 	if [ "$st" = 0 ]; then
 		pass=$((pass + 1))
 		printf 'pass  %s: %s\n' "$t" "$line"

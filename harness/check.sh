@@ -55,6 +55,7 @@ if [ -n "$counts" ]; then
 	section upstream-unit-tests | grep -E '(failed|FAIL)' | head -20 || true
 else
 	result fail "upstream uffd-unit-tests: no summary"
+	section upstream-unit-tests | tail -25
 fi
 [ "$(status upstream-unit-tests)" = 0 ] ||
 	result fail "upstream uffd-unit-tests: exit status '$(status upstream-unit-tests)'"
@@ -79,9 +80,12 @@ fi
 
 for t in upstream-stress-anon upstream-stress-shmem upstream-stress-hugetlb \
 	 upstream-stress-shmem-private upstream-stress-hugetlb-private demo \
-	 criu-uffd-noncoop client-qemu-bgsnap; do
+	 criu-uffd-noncoop client-qemu-bgsnap client-qemu-postcopy-anon \
+	 client-criu-lazy-local client-firecracker-4k-zeropage; do
 	if [ "$(status $t)" = 0 ]; then
-		result pass "$t"
+		# A client's scenario says what it did on its last line.
+		said=$(section "$t" | grep -E "$CLIENT_RESULT" | tail -1 || true)
+		result pass "$t${said:+: $said}"
 	else
 		result fail "$t (exit status '$(status $t)')"
 		section "$t" | tail -15

@@ -30,4 +30,13 @@ run criu-uffd-noncoop criu check --feature uffd-noncoop
 mkdir -p /tmp/bgsnap
 run client-qemu-bgsnap /usr/bin/python3 "$UFFD_REPO/clients/qemu/bgsnap.py" \
 	"$T/clients/wl-guest.elf" /tmp/bgsnap
+# make check's share of make check-clients: one of each client.
+run client-qemu-postcopy-anon /usr/bin/python3 \
+	"$UFFD_REPO/clients/qemu/postcopy.py" "$T/clients/wl-guest.elf" \
+	/tmp/bgsnap anon
+run client-criu-lazy-local sh "$UFFD_REPO/clients/criu/lazy.sh" \
+	"$T/clients" /tmp/criu-lazy local
+run client-firecracker-4k-zeropage sh \
+	"$UFFD_REPO/clients/firecracker/restore.sh" "$T/clients" /tmp/fc-4k \
+	4k 64 8 zeropage
 exit 0

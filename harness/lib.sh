@@ -45,6 +45,9 @@ fs/userfaultfd.c
 OUR_C_FILES="fs/userfaultfd/file.c fs/userfaultfd/fault.c fs/userfaultfd/event.c
 fs/userfaultfd/ioctl.c mm/userfaultfd.c mm/userfaultfd_move.c"
 
+# The line a real client's scenario ends with, saying what it did.
+CLIENT_RESULT='^(bgsnap|postcopy|criu-lazy-[a-z-]*|firecracker-[0-9a-z]*-[a-z]*): '
+
 say() { printf '[uffd] %s\n' "$*" >&2; }
 die() { printf '[uffd] error: %s\n' "$*" >&2; exit 1; }
 

@@ -11,8 +11,11 @@ checks every page against the previous pass.  The migration is slowed
 down so that the switch to post-copy happens while most of the memory is
 still on the source.
 
-Usage: postcopy.py WL-GUEST.ELF WORKDIR anon|memfd|hugetlbfs
+Usage: postcopy.py WL-GUEST.ELF WORKDIR anon|memfd|hugetlbfs [watch]
 Prints "postcopy: ok ..." and exits 0, or says what failed and exits 1.
+With "watch" (make watch-postcopy), it also prints, every second, where
+the migration stands, the VMs' passes and the faults the destination's
+userfaultfd holds at that instant.
 """
 import os
 import sys
@@ -30,10 +33,49 @@ BACKENDS = {
 }
 
 
+WATCH = {}
+
+
+def uffd_fdinfo(pid):
+    """pending/total of each userfaultfd pid holds: faults parked now."""
+    out = []
+    fds = "/proc/%d/fd" % pid
+    for fd in os.listdir(fds):
+        try:
+            if os.readlink(os.path.join(fds, fd)) != \
+               "anon_inode:[userfaultfd]":
+                continue
+            with open("/proc/%d/fdinfo/%s" % (pid, fd)) as f:
+                info = dict(line.split(":", 1) for line in f
+                            if line.startswith(("pending", "total")))
+            out.append("%s/%s" % (info["pending"].strip(),
+                                  info["total"].strip()))
+        except (OSError, KeyError):
+            continue
+    return out
+
+
+def watch(src, st):
+    """One line of where the migration stands (make watch-postcopy)."""
+    if not WATCH or time.time() < WATCH.get("next", 0):
+        return
+    WATCH["next"] = time.time() + 1
+    ram = st.get("ram", {})
+    dst = WATCH["dst"]
+    print("watch: %5.1fs %-15s sent %3d MiB, %4d pages requested by "
+          "destination faults | source pass %s, destination pass %s | "
+          "destination userfaultfd pending/total faults: %s" %
+          (time.time() - WATCH["t0"], st.get("status"),
+           ram.get("transferred", 0) >> 20, ram.get("postcopy-requests", 0),
+           max(src.beats() or ["-"]), max(dst.beats() or ["-"]),
+           " ".join(uffd_fdinfo(dst.proc.pid)) or "none"), flush=True)
+
+
 def wait_status(vm, want, what):
     deadline = time.time() + TIMEOUT
     while True:
         st = vm.cmd("query-migrate")
+        watch(vm, st)
         if st.get("status") in want:
             return st
         if st.get("status") in ("failed", "cancelled") or \
@@ -45,6 +87,7 @@ def wait_status(vm, want, what):
 
 def main():
     elf, work, backend = sys.argv[1], sys.argv[2], sys.argv[3]
+    watching = sys.argv[4:] == ["watch"]
     sock = os.path.join(work, "migration.sock")
     if os.path.exists(sock):
         os.unlink(sock)
@@ -57,13 +100,20 @@ def main():
 
     src = Vm("source-" + backend, elf, work, BACKENDS[backend])
     src.wait_beats(2, "source")
+    if watching:
+        WATCH.update(dst=dst, t0=time.time())
     src.cmd("migrate-set-capabilities", capabilities=caps)
     # Slow enough that most of the 48 MiB is still here at the switch.
     src.cmd("migrate-set-parameters", **{"max-bandwidth": 4 << 20})
     src.cmd("migrate", uri="unix:" + sock)
     wait_status(src, ("active",), "source")
-    time.sleep(1)
+    for _ in range(10):
+        time.sleep(0.3 if watching else 0.1)
+        watch(src, src.cmd("query-migrate"))
     before = src.cmd("query-migrate").get("ram", {})
+    if watching:
+        print("watch: switching to post-copy: the destination runs now and "
+              "faults on every page not yet there", flush=True)
     src.cmd("migrate-start-postcopy")
     # Post-copy: full speed now, pages also sent on the destination's demand.
     src.cmd("migrate-set-parameters", **{"max-bandwidth": 1 << 30})
