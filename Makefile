@@ -11,6 +11,8 @@
 #   make watch-postcopy [MEM=anon|memfd|hugetlbfs]  watch QEMU post-copy
 #   make bench         benchmarks on non-debug builds of both kernels (not part of check)
 #   make configs       build our tree in a matrix of configurations (CI runs it)
+#   make series        the work as a patch series (git format-patch) in build/series/
+#   make series-check  git am it onto the base, build after every patch, boot it
 #
 # KSRC=/path/to/linux-6.12 uses that tree as the (never modified) base;
 # EXTRA_CONFIG=frag merges a further config fragment into both kernels.
@@ -29,7 +31,7 @@ export TOP BUILD JOBS KSRC EXTRA_CONFIG
 H := $(TOP)/harness
 
 .PHONY: all deps base kernel stock-kernel selftests upstream-tests demo clients run \
-	check check-clients watch-postcopy bench configs checkpatch sparse clean distclean
+	check check-clients watch-postcopy series series-check bench configs checkpatch sparse clean distclean
 
 all: kernel
 
@@ -81,6 +83,13 @@ bench: base upstream-tests
 
 configs: base
 	@$(H)/configs.sh
+
+# The patch series: its order and messages are in series/.
+series: base
+	@$(H)/series.sh
+
+series-check: series
+	@$(H)/series-check.sh
 
 checkpatch: base
 	@$(H)/lint.sh checkpatch

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# build-kernel.sh uffd|stock|uffd-bench|stock-bench: configure (tinyconfig
+# build-kernel.sh uffd|stock|uffd-bench|stock-bench|series: configure (tinyconfig
 # + fragments) and build.  The -bench kernels drop the debugging options
 # (harness/bench.config) that would dominate any timing.
 . "$(dirname "$0")/lib.sh"
@@ -15,7 +15,10 @@ uffd-bench)
 stock-bench)
 	SRC=$(base_tree); OBJ=$BUILD/obj-stock-bench
 	OUT=$BUILD/bench/bzImage-stock; debug=0 ;;
-*)	die "usage: build-kernel.sh uffd|stock|uffd-bench|stock-bench" ;;
+series)	# the tree make series-check applies the series to
+	SRC=$BUILD/series-check/linux; OBJ=$BUILD/obj-series
+	OUT=$BUILD/series-check/bzImage ;;
+*)	die "usage: build-kernel.sh uffd|stock|uffd-bench|stock-bench|series" ;;
 esac
 
 frags="$TOP/harness/kernel.config $TOP/harness/criu.config"

@@ -33,6 +33,7 @@ tools/testing/selftests/vm/uffd-events.c
 tools/testing/selftests/vm/uffd-wp.c
 tools/testing/selftests/vm/Makefile
 tools/testing/selftests/vm/config
+Documentation/vm/userfaultfd.txt
 "
 
 # Upstream files our overlay replaces (fs/userfaultfd/ replaces

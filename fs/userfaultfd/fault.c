@@ -284,10 +284,10 @@ vm_fault_t handle_userfault(struct vm_fault *vmf, unsigned long reason)
 	 * Parked, then a last look at the page tables, still under the
 	 * fault's lock: if the page is there now (or no longer protected),
 	 * a fill (or an unprotect) raced with us and we need not sleep; if
-	 * it lands after this look, its wake finds us parked.  The barrier orders parking before the look and
-	 * pairs with the one in uffd_wake_span().  The look may sleep (the
-	 * memory side may take a sleeping lock), so it comes before we
-	 * change our task state.
+	 * it lands after this look, its wake finds us parked.  The barrier
+	 * orders parking before the look and pairs with the one in
+	 * uffd_wake_span().  The look may sleep (the memory side may take a
+	 * sleeping lock), so it comes before we change our task state.
 	 */
 	smp_mb();
 	wait = uffd_must_wait(vma, vmf->address, reason);

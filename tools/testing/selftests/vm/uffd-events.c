@@ -1136,7 +1136,7 @@ TEST_F_TIMEOUT(uffd, killed_forker_failing_reader, 180)
 			;
 		close(fd);
 	}
-	TH_LOG("a failing read took %ld us; %d rounds, %d failed reads, %d kills during a read, %d forkers stuck",
+	TH_LOG("failing read: %ld us; %d rounds, %d failed, %d killed in it, %d stuck",
 	       read_us, ROUNDS, failed, during, stuck);
 	ASSERT_EQ(0, stuck);
 }
