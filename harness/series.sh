@@ -126,7 +126,7 @@ git -C "$WORK" format-patch -q --cover-letter --base="$base" --abbrev=12 \
 # and @VERSION@ name the base.
 cover=$OUT/0000-cover-letter.patch
 version=$(make -s -C "$SRC" kernelversion)
-python3 - "$cover" "$S/cover.txt" "$base" "$version ($SRC)" <<'PY'
+python3 - "$cover" "$S/cover.txt" "$base" "$version" <<'PY'
 import sys
 cover, text, base, version = sys.argv[1], open(sys.argv[2]).read(), sys.argv[3], sys.argv[4]
 subject, blurb = text.split("\n", 1)
