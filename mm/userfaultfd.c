@@ -80,6 +80,13 @@ struct uffd_mem_kind {
 	 * new modes cannot live with.  Optional.
 	 */
 	void (*registered)(struct vm_area_struct *vma);
+	/*
+	 * Every fault path of such memory hands handle_userfault()'s result
+	 * straight back to handle_mm_fault(), so a resolved fault may say
+	 * VM_FAULT_COMPLETED (true of anonymous memory only: shmem's and
+	 * hugetlbfs' fault paths act on the result themselves).
+	 */
+	bool fault_completes;
 };
 
 static const struct uffd_mem_kind *uffd_kind(struct vm_area_struct *vma);
@@ -435,6 +442,20 @@ bool uffd_must_wait(struct vm_area_struct *vma, unsigned long addr,
 	if (reason & VM_UFFD_WP)
 		return kind && kind->page_wp(vma, addr);
 	return !kind || !kind->page_missing || kind->page_missing(vma, addr);
+}
+
+/**
+ * uffd_fault_completes - may a resolved fault on @vma end the fault?
+ * @vma: the registered VMA of a fault; its mmap or VMA lock held
+ *
+ * Return: true if handle_userfault() may return VM_FAULT_COMPLETED for
+ * @vma's faults, false if it must return VM_FAULT_RETRY.
+ */
+bool uffd_fault_completes(struct vm_area_struct *vma)
+{
+	const struct uffd_mem_kind *kind = uffd_kind(vma);
+
+	return kind && kind->fault_completes;
 }
 
 /* ---- filling page tables ---------------------------------------------- */
@@ -1160,6 +1181,7 @@ static const struct uffd_mem_kind uffd_anon = {
 	.page_wp	= uffd_pte_wp,
 	.fill		= uffd_fill_private,
 	.poison		= uffd_poison_pte,
+	.fault_completes = true,
 };
 
 /*

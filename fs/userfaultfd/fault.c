@@ -217,8 +217,12 @@ static void uffd_fault_msg(struct userfaultfd_ctx *ctx, struct vm_fault *vmf,
  * the range is woken or unregistered, the file is released, or a signal
  * arrives.  The fault lock is dropped before sleeping.
  *
- * Return: VM_FAULT_RETRY once the fault lock was dropped (also with
- * FAULT_FLAG_RETRY_NOWAIT, where it is kept), VM_FAULT_SIGBUS when the
+ * Return: VM_FAULT_COMPLETED once the fault lock was dropped and the fault
+ * resolved, where the memory's fault path passes that on (the faulting
+ * access then runs again instead of handle_mm_fault() walking the page
+ * tables a second time under the mmap lock); VM_FAULT_RETRY once the
+ * fault lock was dropped otherwise (also with FAULT_FLAG_RETRY_NOWAIT,
+ * where it is kept); VM_FAULT_SIGBUS when the
  * fault may not wait (UFFD_FEATURE_SIGBUS, a kernel fault on a
  * UFFD_USER_MODE_ONLY context, an exiting task, no retry allowed).
  */
@@ -229,7 +233,7 @@ vm_fault_t handle_userfault(struct vm_fault *vmf, unsigned long reason)
 	unsigned int state = uffd_wait_state(vmf->flags);
 	struct uffd_fork *fc = NULL;
 	struct uffd_fault f;
-	bool wait;
+	bool wait, completes, woken;
 
 	assert_fault_locked(vmf);
 
@@ -291,6 +295,14 @@ vm_fault_t handle_userfault(struct vm_fault *vmf, unsigned long reason)
 	 */
 	smp_mb();
 	wait = uffd_must_wait(vma, vmf->address, reason);
+	/*
+	 * Asked now: @vma may be gone once the lock is dropped.  Only
+	 * callers that wait killably (the architectures' fault handlers,
+	 * get_user_pages()) are known to take VM_FAULT_COMPLETED for what it
+	 * is: khugepaged's swap-in, for one, acts on VM_FAULT_RETRY alone.
+	 */
+	completes = (vmf->flags & FAULT_FLAG_KILLABLE) &&
+		    uffd_fault_completes(vma);
 	release_fault_lock(vmf);
 
 	if (wait) {
@@ -310,12 +322,20 @@ vm_fault_t handle_userfault(struct vm_fault *vmf, unsigned long reason)
 	 * Not woken (a signal, or no need to sleep): leave on our own.  The
 	 * acquire pairs with uffd_wake_span(): once set, @f is ours again.
 	 */
-	if (!smp_load_acquire(&f.woken)) {
+	woken = smp_load_acquire(&f.woken);
+	if (!woken) {
 		spin_lock(&ctx->fault_lock);
 		if (!f.woken)
 			uffd_unpark(ctx, &f);
 		spin_unlock(&ctx->fault_lock);
 	}
 	uffd_ctx_put(ctx);
+	/*
+	 * Resolved: most likely the page is there now.  A fault woken
+	 * without it (UFFDIO_WAKE alone, an unregister) simply faults again
+	 * when the access runs again, as its retry would have.
+	 */
+	if (completes && (woken || !wait))
+		return VM_FAULT_COMPLETED;
 	return VM_FAULT_RETRY;
 }

@@ -4,6 +4,8 @@
  * kernel-mode faults, many threads and monitors, and what happens to
  * faults when the fd is closed or the target exits.
  */
+#include <sys/uio.h>
+
 #include "uffd_test.h"
 
 /* ---- the fault path ---------------------------------------------------- */
@@ -266,6 +268,111 @@ TEST(blocked_readers_woken_one_per_message)
 	munmap(a, READERS * pgsz);
 }
 
+static int pin_to(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set);
+}
+
+/* Keep a CPU from every other thread for a while, at real-time priority. */
+struct hog {
+	int cpu, ms, err;
+	volatile int done;
+};
+
+static void *hog_main(void *arg)
+{
+	struct sched_param sp = { .sched_priority = 1 };
+	struct hog *h = arg;
+	struct timespec t0, t;
+
+	if (pin_to(h->cpu) || sched_setscheduler(0, SCHED_FIFO, &sp)) {
+		h->err = errno;
+		h->done = 1;
+		return NULL;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	while ((t.tv_sec - t0.tv_sec) * 1000 +
+	       (t.tv_nsec - t0.tv_nsec) / 1000000 < h->ms);
+	h->done = 1;
+	return NULL;
+}
+
+/*
+ * A reader woken for a message but kept off its CPU (here by a real-time
+ * thread) holds up nobody: the next message wakes another blocked reader,
+ * which takes the first while the starved one still waits for its CPU.
+ */
+TEST(starved_reader_holds_up_nobody)
+{
+	char *a = map_anon(2 * pgsz);
+	int fd = new_uffd(true, 0);
+	struct hog h = { .cpu = 0, .ms = 500 };
+	struct reader r[2];
+	struct toucher t[2];
+	pthread_t rth[2], tth[2], hth;
+	unsigned long seen = 0;
+
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		SKIP(return, "needs two CPUs");
+	ASSERT_NE(NULL, a);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, do_register(fd, a, 2 * pgsz, UFFDIO_REGISTER_MODE_MISSING,
+				 NULL));
+	/* Reader 0, on CPU 0, blocks first: the first message wakes it. */
+	for (int i = 0; i < 2; i++) {
+		int ms = 0;
+
+		if (pin_to(i))
+			SKIP(return, "CPUs 0 and 1 are not both ours");
+		r[i] = (struct reader){ .fd = fd };
+		ASSERT_EQ(0, pthread_create(&rth[i], NULL, reader_main, &r[i]));
+		while ((r[i].state != 1 || !task_sleeping(r[i].tid)) &&
+		       ms++ < 5000)
+			usleep(1000);
+		ASSERT_TRUE(task_sleeping(r[i].tid));
+	}
+	/* Everything else on CPU 1; CPU 0 busy, so reader 0 cannot run. */
+	ASSERT_EQ(0, pthread_create(&hth, NULL, hog_main, &h));
+	usleep(100000);
+	if (h.err) {
+		pthread_join(hth, NULL);
+		if (h.err == EPERM)
+			SKIP(return, "no real-time priority here");
+		ASSERT_EQ(0, h.err);
+	}
+	for (int i = 0; i < 2; i++) {
+		t[i] = (struct toucher){ .addr = a + i * pgsz };
+		ASSERT_EQ(0, pthread_create(&tth[i], NULL, toucher_main, &t[i]));
+	}
+	while (!h.done && r[1].state != 2)
+		usleep(1000);
+	ASSERT_EQ(2, r[1].state)
+		TH_LOG("reader 1 slept while reader 0 was kept from its CPU");
+	pthread_join(hth, NULL);
+	for (int ms = 0; ms < 5000 && r[0].state != 2; ms++)
+		usleep(1000);
+	for (int i = 0; i < 2; i++) {
+		ASSERT_EQ(2, r[i].state);
+		ASSERT_EQ(sizeof(r[i].msg), r[i].ret);
+		seen |= 1UL << ((r[i].msg.arg.pagefault.address -
+				 (unsigned long)a) / pgsz);
+	}
+	ASSERT_EQ(3, seen);
+	ASSERT_EQ(0, do_zeropage(fd, a, 2 * pgsz, 0, NULL));
+	for (int i = 0; i < 2; i++) {
+		pthread_join(tth[i], NULL);
+		pthread_join(rth[i], NULL);
+	}
+	close(fd);
+	munmap(a, 2 * pgsz);
+}
+
 TEST(blocking_read_signal)
 {
 	int fd = new_uffd(true, 0);
@@ -498,6 +605,114 @@ TEST(kernel_fault_user_mode_only)
 	kernel_fault_case(_metadata, UFFD_USER_MODE_ONLY);
 }
 
+/*
+ * A fault woken with nothing filled is not over: it faults again and the
+ * monitor hears of it again, for each wake, until the page is there; from
+ * user mode, and from the kernel (read(2) writing into the page).
+ */
+static void *pipe_read_main(void *arg)
+{
+	struct toucher *t = arg;
+
+	t->value = read((int)t->value, t->addr, 16);
+	t->done = 1;
+	return NULL;
+}
+
+static void woken_unfilled_case(struct __test_metadata *_metadata,
+				int fd, char *addr, bool kernel)
+{
+	struct toucher t = { .addr = addr, .write = true };
+	struct uffd_msg msg;
+	int pipefd[2];
+	pthread_t th;
+
+	ASSERT_EQ(0, pipe(pipefd));
+	ASSERT_EQ(16, write(pipefd[1], "0123456789abcdef", 16));
+	t.value = pipefd[0];
+	ASSERT_EQ(0, pthread_create(&th, NULL,
+				    kernel ? pipe_read_main : toucher_main, &t));
+	for (int i = 0; i < 3; i++) {
+		ASSERT_EQ(1, read_msg(fd, &msg, 5000));
+		ASSERT_EQ((unsigned long)addr, msg.arg.pagefault.address);
+		ASSERT_EQ(UFFD_PAGEFAULT_FLAG_WRITE, msg.arg.pagefault.flags);
+		ASSERT_EQ(0, t.done);
+		ASSERT_EQ(0, do_wake(fd, addr, pgsz));
+	}
+	ASSERT_EQ(1, read_msg(fd, &msg, 5000));
+	ASSERT_EQ(0, t.done);
+	ASSERT_EQ(0, do_zeropage(fd, addr, pgsz, 0, NULL));
+	pthread_join(th, NULL);
+	if (kernel) {
+		ASSERT_EQ(16, t.value);
+		ASSERT_EQ(0, memcmp(addr, "0123456789abcdef", 16));
+	} else {
+		ASSERT_EQ(7, *addr);
+	}
+	/* Nothing more was queued once the page was there. */
+	ASSERT_EQ(0, read_msg(fd, &msg, 100));
+	close(pipefd[0]);
+	close(pipefd[1]);
+}
+
+TEST_F(uffd, woken_unfilled_faults_again)
+{
+	ASSERT_EQ(0, do_register(self->fd, self->area, self->len,
+				 UFFDIO_REGISTER_MODE_MISSING, NULL));
+	woken_unfilled_case(_metadata, self->fd, self->area + 3 * pgsz, false);
+	woken_unfilled_case(_metadata, self->fd, self->area + 4 * pgsz, true);
+}
+
+/* get_user_pages() faulting for the kernel: vmsplice() of a missing page. */
+struct gup_fault {
+	char *addr;
+	int pipe_wr;
+	volatile int done;
+	ssize_t ret;
+};
+
+static void *gup_fault_main(void *arg)
+{
+	struct gup_fault *g = arg;
+	struct iovec iov = { .iov_base = g->addr, .iov_len = 64 };
+
+	g->ret = vmsplice(g->pipe_wr, &iov, 1, 0);
+	g->done = 1;
+	return NULL;
+}
+
+TEST_F(uffd, gup_fault)
+{
+	struct gup_fault g = { .addr = self->area + 2 * pgsz };
+	char pat[4096] __attribute__((aligned(4096)));
+	char buf[64];
+	struct uffd_msg msg;
+	int pipefd[2];
+	pthread_t th;
+
+	ASSERT_LE(pgsz, sizeof(pat));
+	fill_pattern(pat, 2);
+	ASSERT_EQ(0, pipe(pipefd));
+	g.pipe_wr = pipefd[1];
+	ASSERT_EQ(0, do_register(self->fd, self->area, self->len,
+				 UFFDIO_REGISTER_MODE_MISSING, NULL));
+	ASSERT_EQ(0, pthread_create(&th, NULL, gup_fault_main, &g));
+	ASSERT_EQ(1, read_msg(self->fd, &msg, 5000));
+	ASSERT_EQ((unsigned long)g.addr, msg.arg.pagefault.address);
+	/* vmsplice() only reads the page. */
+	ASSERT_EQ(0, msg.arg.pagefault.flags);
+	usleep(100000);
+	ASSERT_EQ(0, g.done);
+	ASSERT_EQ(0, do_copy(self->fd, g.addr, pat, pgsz, 0, NULL));
+	pthread_join(th, NULL);
+	ASSERT_EQ(64, g.ret);
+	ASSERT_EQ(64, read(pipefd[0], buf, sizeof(buf)));
+	ASSERT_EQ(0, memcmp(buf, pat, sizeof(buf)));
+	ASSERT_EQ(0, read_msg(self->fd, &msg, 100));
+	close(pipefd[0]);
+	close(pipefd[1]);
+}
+
 static volatile int usr1_seen;
 
 static void on_usr1(int sig)
@@ -584,14 +799,35 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
+/*
+ * @n workers (at most 16) read every page of [@base, @base + @len).
+ * Return: how many pages read wrong, or -1 if a worker did not start.
+ */
+static int run_workers(char *base, size_t len, int n)
+{
+	struct worker w[16];
+	pthread_t th[16];
+	int bad = 0, started;
+
+	for (started = 0; started < n && started < 16; started++) {
+		w[started] = (struct worker){ .base = base, .len = len,
+					      .id = started, .nworkers = n };
+		if (pthread_create(&th[started], NULL, worker_main, &w[started]))
+			break;
+	}
+	for (int i = 0; i < started; i++) {
+		pthread_join(th[i], NULL);
+		bad += w[i].bad;
+	}
+	return started == n ? bad : -1;
+}
+
 TEST_F_TIMEOUT(uffd, many_threads_many_monitors, 120)
 {
 	enum { WORKERS = 16, MONITORS = 3, PAGES = 512 };
 	size_t len = PAGES * pgsz;
 	char *a = map_anon(len);
 	struct monitor m[MONITORS];
-	struct worker w[WORKERS];
-	pthread_t th[WORKERS];
 	int served = 0, eexist = 0;
 
 	ASSERT_NE(NULL, a);
@@ -599,15 +835,7 @@ TEST_F_TIMEOUT(uffd, many_threads_many_monitors, 120)
 				 NULL));
 	for (int i = 0; i < MONITORS; i++)
 		ASSERT_EQ(0, monitor_start(&m[i], self->fd, a, len));
-	for (int i = 0; i < WORKERS; i++) {
-		w[i] = (struct worker){ .base = a, .len = len, .id = i,
-					.nworkers = WORKERS };
-		ASSERT_EQ(0, pthread_create(&th[i], NULL, worker_main, &w[i]));
-	}
-	for (int i = 0; i < WORKERS; i++) {
-		pthread_join(th[i], NULL);
-		EXPECT_EQ(0, w[i].bad);
-	}
+	EXPECT_EQ(0, run_workers(a, len, WORKERS));
 	for (int i = 0; i < MONITORS; i++) {
 		monitor_stop(&m[i]);
 		EXPECT_EQ(0, m[i].errors);
@@ -619,6 +847,81 @@ TEST_F_TIMEOUT(uffd, many_threads_many_monitors, 120)
 	for (int i = 0; i < PAGES; i++)
 		ASSERT_TRUE(check_pattern(a + i * pgsz, i));
 	TH_LOG("%d faults served, %d duplicate resolutions", served, eexist);
+	munmap(a, len);
+}
+
+/*
+ * Blocked readers that take one message at a time, each resolving what it
+ * read, under many faulting threads: every fault is served once.
+ */
+struct blocked_monitor {
+	int fd;
+	char *base;
+	volatile bool stop;
+	int served, errors;
+	pthread_t thread;
+};
+
+static void *blocked_monitor_main(void *arg)
+{
+	struct blocked_monitor *m = arg;
+	char *src = aligned_alloc(pgsz, pgsz);
+	struct uffd_msg msg;
+	unsigned long off;
+
+	while (!m->stop && src) {
+		if (read(m->fd, &msg, sizeof(msg)) != sizeof(msg)) {
+			if (errno != EINTR)
+				m->errors++;
+			continue;
+		}
+		off = msg.arg.pagefault.address - (unsigned long)m->base;
+		fill_pattern(src, off / pgsz);
+		if (!do_copy(m->fd, m->base + off, src, pgsz, 0, NULL))
+			m->served++;
+		else if (errno != EEXIST)
+			m->errors++;
+	}
+	free(src);
+	return NULL;
+}
+
+static void on_sigusr1(int sig)
+{
+	(void)sig;
+}
+
+TEST_F_TIMEOUT(uffd, blocked_readers_one_message_each, 120)
+{
+	enum { WORKERS = 16, NREADERS = 4, PAGES = 512 };
+	struct sigaction sa = { .sa_handler = on_sigusr1 };	/* no restart */
+	size_t len = PAGES * pgsz;
+	char *a = map_anon(len);
+	int fd = new_uffd(true, 0);
+	struct blocked_monitor m[NREADERS];
+	int served = 0;
+
+	ASSERT_NE(NULL, a);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+	ASSERT_EQ(0, do_register(fd, a, len, UFFDIO_REGISTER_MODE_MISSING, NULL));
+	for (int i = 0; i < NREADERS; i++) {
+		m[i] = (struct blocked_monitor){ .fd = fd, .base = a };
+		ASSERT_EQ(0, pthread_create(&m[i].thread, NULL,
+					    blocked_monitor_main, &m[i]));
+	}
+	EXPECT_EQ(0, run_workers(a, len, WORKERS));
+	for (int i = 0; i < NREADERS; i++) {
+		m[i].stop = true;
+		/* Until it has seen stop: a signal before it blocks is lost. */
+		do
+			pthread_kill(m[i].thread, SIGUSR1);
+		while (pthread_tryjoin_np(m[i].thread, NULL) && !usleep(1000));
+		EXPECT_EQ(0, m[i].errors);
+		served += m[i].served;
+	}
+	EXPECT_EQ(PAGES, served);
+	close(fd);
 	munmap(a, len);
 }
 
@@ -697,6 +1000,34 @@ TEST_F_TIMEOUT(uffd, thp_range, 60)
 		ASSERT_TRUE(check_pattern(a + i * pgsz, i));
 	monitor_stop(&m);
 	EXPECT_EQ(0, m.errors);
+	munmap(raw, len * 2);
+}
+
+/* Writes: the first fault in each PMD asks for a huge page. */
+TEST_F_TIMEOUT(uffd, thp_range_write, 60)
+{
+	size_t len = 4UL << 20;
+	char *raw = map_anon(len * 2), *a;
+	char want[4096] __attribute__((aligned(8)));
+	struct monitor m;
+
+	ASSERT_NE(NULL, raw);
+	ASSERT_LE(pgsz, sizeof(want));
+	a = (char *)(((unsigned long)raw + len - 1) & ~(len - 1));
+	madvise(a, len, MADV_HUGEPAGE);
+	ASSERT_EQ(0, do_register(self->fd, a, len, UFFDIO_REGISTER_MODE_MISSING,
+				 NULL));
+	ASSERT_EQ(0, monitor_start(&m, self->fd, a, len));
+	for (size_t i = 0; i < len / pgsz; i += 97) {
+		a[i * pgsz + 1] = 0x5a;
+		/* The monitor's page, with the write on top of it. */
+		fill_pattern(want, i);
+		want[1] = 0x5a;
+		ASSERT_EQ(0, memcmp(a + i * pgsz, want, pgsz));
+	}
+	monitor_stop(&m);
+	EXPECT_EQ(0, m.errors);
+	EXPECT_LE(len / pgsz / 97, m.served);
 	munmap(raw, len * 2);
 }
 

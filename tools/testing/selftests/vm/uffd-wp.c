@@ -201,6 +201,31 @@ TEST_F(wp, dontwake_then_wake)
 	ASSERT_EQ(7, self->area[3 * pgsz]);
 }
 
+/* A write-protect fault woken while still protected faults again. */
+TEST_F(wp, woken_protected_faults_again)
+{
+	struct toucher w = { .addr = self->area + 5 * pgsz, .write = true };
+	struct uffd_msg msg;
+	pthread_t th;
+
+	ASSERT_EQ(0, do_wp(self->fd, self->area, self->len,
+			   UFFDIO_WRITEPROTECT_MODE_WP));
+	ASSERT_EQ(0, pthread_create(&th, NULL, toucher_main, &w));
+	for (int i = 0; i < 3; i++) {
+		ASSERT_EQ(1, read_msg(self->fd, &msg, 5000));
+		ASSERT_EQ((unsigned long)w.addr, msg.arg.pagefault.address);
+		ASSERT_TRUE(msg.arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP);
+		ASSERT_EQ(0, w.done);
+		ASSERT_EQ(0, do_wake(self->fd, w.addr, pgsz));
+	}
+	ASSERT_EQ(1, read_msg(self->fd, &msg, 5000));
+	ASSERT_EQ(0, w.done);
+	ASSERT_EQ(0, do_wp(self->fd, w.addr, pgsz, 0));
+	pthread_join(th, NULL);
+	ASSERT_EQ(7, *w.addr);
+	ASSERT_EQ(0, read_msg(self->fd, &msg, 100));
+}
+
 TEST(missing_then_wp)
 {
 	char *a = map_anon(pgsz);
