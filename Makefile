@@ -31,7 +31,7 @@ export TOP BUILD JOBS KSRC EXTRA_CONFIG
 H := $(TOP)/harness
 
 .PHONY: all deps base kernel stock-kernel selftests upstream-tests demo clients run \
-	check check-clients watch-postcopy series series-check bench configs checkpatch sparse clean distclean
+	check check-clients watch-postcopy series series-check bench bench-profile configs checkpatch sparse clean distclean
 
 all: kernel
 
@@ -80,6 +80,11 @@ watch-postcopy: kernel clients
 
 bench: base upstream-tests
 	@$(H)/bench.sh
+
+# Where the kernel spends uffd-tput's timed region (KERNEL=uffd|stock,
+# PROFILE='uffd-tput arguments').
+bench-profile: base
+	@$(H)/bench-profile.sh
 
 configs: base
 	@$(H)/configs.sh

@@ -61,7 +61,7 @@ static bool batch, contend;
 static long page;
 static char *area, *src;
 static volatile int go, stop;
-static volatile long faulted;	/* faulting threads done */
+static pthread_barrier_t done;	/* every faulting thread and main */
 
 struct monitor {
 	pthread_t th;
@@ -98,7 +98,7 @@ static void *faulter(void *arg)
 		;
 	for (long i = 0; i < per; i++)
 		p[i * page] = 1;
-	__atomic_add_fetch(&faulted, 1, __ATOMIC_RELEASE);
+	pthread_barrier_wait(&done);
 	return NULL;
 }
 
@@ -287,6 +287,8 @@ int main(int argc, char **argv)
 	th = calloc(nthreads, sizeof(*th));
 	if (!src || !mons || !th)
 		fail("memory");
+	if (pthread_barrier_init(&done, NULL, nthreads + 1))
+		fail("pthread_barrier_init");
 	memset(src, 1, page);
 	reg.range.start = (unsigned long)area;
 	reg.range.len = (size_t)nfaults * page;
@@ -305,11 +307,13 @@ int main(int argc, char **argv)
 	for (int i = 0; i < nmonitors; i++)
 		before += ctxt_switches(mons[i].tid);
 
+	profile_mark(0);
 	t0 = now_ns();
 	go = 1;
-	while (__atomic_load_n(&faulted, __ATOMIC_ACQUIRE) < nthreads)
-		usleep(200);
+	/* Blocked, not polling: a timer every few faults would be timed too. */
+	pthread_barrier_wait(&done);
 	t = now_ns() - t0;
+	profile_mark(1);
 	for (int i = 0; i < nmonitors; i++)
 		after += ctxt_switches(mons[i].tid);
 
