@@ -17,8 +17,13 @@ if [ "$(cat "$TREE/.uffd-series" 2>/dev/null)" != "$series_id" ]; then
 	if [ -f "$TOP/patches/series" ]; then
 		sed -e '/^#/d' -e '/^[[:space:]]*$/d' "$TOP/patches/series" | while read -r p; do
 			[ -n "$p" ] || continue
+			# Unlink from the base what this patch edits, unless an
+			# earlier patch already did: copying the base back
+			# would undo that patch's edits.
 			for f in $(sed -n 's|^+++ b/||p' "$TOP/patches/$p"); do
-				[ -f "$TREE/$f" ] && cp --remove-destination "$SRC/$f" "$TREE/$f"
+				if [ -f "$TREE/$f" ] && [ "$TREE/$f" -ef "$SRC/$f" ]; then
+					cp --remove-destination "$SRC/$f" "$TREE/$f"
+				fi
 			done
 			say "applying $p"
 			patch -s -p1 -d "$TREE" < "$TOP/patches/$p" ||
