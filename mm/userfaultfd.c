@@ -429,33 +429,23 @@ static bool uffd_pte_missing(struct vm_area_struct *vma, unsigned long addr)
  * @addr: the fault's address, aligned to the VMA's page size
  * @reason: VM_UFFD_MISSING or VM_UFFD_MINOR (is nothing mapped here
  *	yet?) or VM_UFFD_WP (is the page still write-protected?)
+ * @completes: set to whether the fault, once resolved, may end with
+ *	VM_FAULT_COMPLETED rather than VM_FAULT_RETRY (its kind's
+ *	fault_completes), answered here while @vma is held
  *
  * The last look a fault takes before it sleeps.  May sleep.
  *
  * Return: true if the fault has to wait for the monitor.
  */
 bool uffd_must_wait(struct vm_area_struct *vma, unsigned long addr,
-		    unsigned long reason)
+		    unsigned long reason, bool *completes)
 {
 	const struct uffd_mem_kind *kind = uffd_kind(vma);
 
+	*completes = kind && kind->fault_completes;
 	if (reason & VM_UFFD_WP)
 		return kind && kind->page_wp(vma, addr);
 	return !kind || !kind->page_missing || kind->page_missing(vma, addr);
-}
-
-/**
- * uffd_fault_completes - may a resolved fault on @vma end the fault?
- * @vma: the registered VMA of a fault; its mmap or VMA lock held
- *
- * Return: true if handle_userfault() may return VM_FAULT_COMPLETED for
- * @vma's faults, false if it must return VM_FAULT_RETRY.
- */
-bool uffd_fault_completes(struct vm_area_struct *vma)
-{
-	const struct uffd_mem_kind *kind = uffd_kind(vma);
-
-	return kind && kind->fault_completes;
 }
 
 /* ---- filling page tables ---------------------------------------------- */

@@ -294,15 +294,14 @@ vm_fault_t handle_userfault(struct vm_fault *vmf, unsigned long reason)
 	 * sleeping lock), so it comes before we change our task state.
 	 */
 	smp_mb();
-	wait = uffd_must_wait(vma, vmf->address, reason);
+	wait = uffd_must_wait(vma, vmf->address, reason, &completes);
 	/*
-	 * Asked now: @vma may be gone once the lock is dropped.  Only
-	 * callers that wait killably (the architectures' fault handlers,
-	 * get_user_pages()) are known to take VM_FAULT_COMPLETED for what it
-	 * is: khugepaged's swap-in, for one, acts on VM_FAULT_RETRY alone.
+	 * Only callers that wait killably (the architectures' fault
+	 * handlers, get_user_pages()) are known to take VM_FAULT_COMPLETED
+	 * for what it is: khugepaged's swap-in, for one, acts on
+	 * VM_FAULT_RETRY alone.
 	 */
-	completes = (vmf->flags & FAULT_FLAG_KILLABLE) &&
-		    uffd_fault_completes(vma);
+	completes = completes && (vmf->flags & FAULT_FLAG_KILLABLE);
 	release_fault_lock(vmf);
 
 	if (wait) {

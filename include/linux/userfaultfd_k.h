@@ -193,8 +193,7 @@ struct uffd_fill_gate {
 				  BIT_ULL(_UFFDIO_CONTINUE) : 0))
 
 bool uffd_must_wait(struct vm_area_struct *vma, unsigned long addr,
-		    unsigned long reason);
-bool uffd_fault_completes(struct vm_area_struct *vma);
+		    unsigned long reason, bool *completes);
 int uffd_register_range(struct mm_struct *mm, struct userfaultfd_ctx *ctx,
 			unsigned long start, unsigned long end,
 			unsigned long mode, bool wp_async, u64 *ioctls);

@@ -610,41 +610,34 @@ TEST(kernel_fault_user_mode_only)
  * monitor hears of it again, for each wake, until the page is there; from
  * user mode, and from the kernel (read(2) writing into the page).
  */
-static void *pipe_read_main(void *arg)
-{
-	struct toucher *t = arg;
-
-	t->value = read((int)t->value, t->addr, 16);
-	t->done = 1;
-	return NULL;
-}
-
 static void woken_unfilled_case(struct __test_metadata *_metadata,
 				int fd, char *addr, bool kernel)
 {
 	struct toucher t = { .addr = addr, .write = true };
+	struct kfault k = { .addr = addr };
+	volatile int *done = kernel ? &k.done : &t.done;
 	struct uffd_msg msg;
 	int pipefd[2];
 	pthread_t th;
 
 	ASSERT_EQ(0, pipe(pipefd));
 	ASSERT_EQ(16, write(pipefd[1], "0123456789abcdef", 16));
-	t.value = pipefd[0];
-	ASSERT_EQ(0, pthread_create(&th, NULL,
-				    kernel ? pipe_read_main : toucher_main, &t));
+	k.pipe_rd = pipefd[0];
+	ASSERT_EQ(0, kernel ? pthread_create(&th, NULL, kfault_main, &k) :
+			      pthread_create(&th, NULL, toucher_main, &t));
 	for (int i = 0; i < 3; i++) {
 		ASSERT_EQ(1, read_msg(fd, &msg, 5000));
 		ASSERT_EQ((unsigned long)addr, msg.arg.pagefault.address);
 		ASSERT_EQ(UFFD_PAGEFAULT_FLAG_WRITE, msg.arg.pagefault.flags);
-		ASSERT_EQ(0, t.done);
+		ASSERT_EQ(0, *done);
 		ASSERT_EQ(0, do_wake(fd, addr, pgsz));
 	}
 	ASSERT_EQ(1, read_msg(fd, &msg, 5000));
-	ASSERT_EQ(0, t.done);
+	ASSERT_EQ(0, *done);
 	ASSERT_EQ(0, do_zeropage(fd, addr, pgsz, 0, NULL));
 	pthread_join(th, NULL);
 	if (kernel) {
-		ASSERT_EQ(16, t.value);
+		ASSERT_EQ(16, k.ret);
 		ASSERT_EQ(0, memcmp(addr, "0123456789abcdef", 16));
 	} else {
 		ASSERT_EQ(7, *addr);
@@ -852,53 +845,33 @@ TEST_F_TIMEOUT(uffd, many_threads_many_monitors, 120)
 
 /*
  * Blocked readers that take one message at a time, each resolving what it
- * read, under many faulting threads: every fault is served once.
+ * read, under many faulting threads: every fault is served once.  Told to
+ * stop by a signal (SIGUSR1, not restarted), as their read() blocks.
  */
-struct blocked_monitor {
-	int fd;
-	char *base;
-	volatile bool stop;
-	int served, errors;
-	pthread_t thread;
-};
-
 static void *blocked_monitor_main(void *arg)
 {
-	struct blocked_monitor *m = arg;
+	struct monitor *m = arg;
 	char *src = aligned_alloc(pgsz, pgsz);
 	struct uffd_msg msg;
-	unsigned long off;
 
 	while (!m->stop && src) {
-		if (read(m->fd, &msg, sizeof(msg)) != sizeof(msg)) {
-			if (errno != EINTR)
-				m->errors++;
-			continue;
-		}
-		off = msg.arg.pagefault.address - (unsigned long)m->base;
-		fill_pattern(src, off / pgsz);
-		if (!do_copy(m->fd, m->base + off, src, pgsz, 0, NULL))
-			m->served++;
-		else if (errno != EEXIST)
+		if (read(m->fd, &msg, sizeof(msg)) == sizeof(msg))
+			monitor_serve(m, &msg, src);
+		else if (errno != EINTR)
 			m->errors++;
 	}
 	free(src);
 	return NULL;
 }
 
-static void on_sigusr1(int sig)
-{
-	(void)sig;
-}
-
 TEST_F_TIMEOUT(uffd, blocked_readers_one_message_each, 120)
 {
 	enum { WORKERS = 16, NREADERS = 4, PAGES = 512 };
-	struct sigaction sa = { .sa_handler = on_sigusr1 };	/* no restart */
+	struct sigaction sa = { .sa_handler = on_usr1 };	/* no restart */
 	size_t len = PAGES * pgsz;
 	char *a = map_anon(len);
 	int fd = new_uffd(true, 0);
-	struct blocked_monitor m[NREADERS];
+	struct monitor m[NREADERS];
 	int served = 0;
 
 	ASSERT_NE(NULL, a);
@@ -906,7 +879,7 @@ TEST_F_TIMEOUT(uffd, blocked_readers_one_message_each, 120)
 	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
 	ASSERT_EQ(0, do_register(fd, a, len, UFFDIO_REGISTER_MODE_MISSING, NULL));
 	for (int i = 0; i < NREADERS; i++) {
-		m[i] = (struct blocked_monitor){ .fd = fd, .base = a };
+		m[i] = (struct monitor){ .fd = fd, .base = a, .len = len };
 		ASSERT_EQ(0, pthread_create(&m[i].thread, NULL,
 					    blocked_monitor_main, &m[i]));
 	}

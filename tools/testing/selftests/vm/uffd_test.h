@@ -214,12 +214,39 @@ struct monitor {
 	pthread_t thread;
 };
 
+/* Resolve the fault @msg reports, with @src (a page) as the buffer. */
+static inline void monitor_serve(struct monitor *m, const struct uffd_msg *msg,
+				 char *src)
+{
+	unsigned long off;
+	int r;
+
+	if (msg->event != UFFD_EVENT_PAGEFAULT) {
+		m->errors++;
+		return;
+	}
+	off = (msg->arg.pagefault.address & ~(pgsz - 1)) -
+	      (unsigned long)m->base;
+	if (off >= m->len) {
+		m->errors++;
+		return;
+	}
+	fill_pattern(src, off / pgsz);
+	r = m->zero ? do_zeropage(m->fd, m->base + off, pgsz, 0, NULL)
+		    : do_copy(m->fd, m->base + off, src, pgsz, 0, NULL);
+	if (!r)
+		m->served++;
+	else if (errno == EEXIST)
+		m->eexist++;	/* another monitor won the race */
+	else
+		m->errors++;
+}
+
 static inline void *monitor_main(void *arg)
 {
 	struct monitor *m = arg;
 	struct uffd_msg msg;
 	char *src = aligned_alloc(pgsz, pgsz);
-	unsigned long off;
 	int r;
 
 	while (!m->stop) {
@@ -228,27 +255,8 @@ static inline void *monitor_main(void *arg)
 			m->errors++;
 			break;
 		}
-		if (!r)
-			continue;
-		if (msg.event != UFFD_EVENT_PAGEFAULT) {
-			m->errors++;
-			continue;
-		}
-		off = (msg.arg.pagefault.address & ~(pgsz - 1)) -
-		      (unsigned long)m->base;
-		if (off >= m->len) {
-			m->errors++;
-			continue;
-		}
-		fill_pattern(src, off / pgsz);
-		r = m->zero ? do_zeropage(m->fd, m->base + off, pgsz, 0, NULL)
-			    : do_copy(m->fd, m->base + off, src, pgsz, 0, NULL);
-		if (!r)
-			m->served++;
-		else if (errno == EEXIST)
-			m->eexist++;	/* another monitor won the race */
-		else
-			m->errors++;
+		if (r)
+			monitor_serve(m, &msg, src);
 	}
 	free(src);
 	return NULL;
