@@ -29,7 +29,7 @@
  *   -c  another thread maps, protects and unmaps unrelated memory of the
  *       process all along (mmap_lock taken for write over and over)
  * prints: faults=N threads=T monitors=R faults_per_s=X us_per_fault=Y
- *         wakeups_per_fault=Z empty_reads=E
+ *         wakeups_per_fault=Z preempted_per_fault=P empty_reads=E
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -196,7 +196,8 @@ static void *contender(void *arg)
 	return arg;
 }
 
-static long ctxt_switches(pid_t tid)
+/* A monitor's context switches: voluntary (@key "voluntary") or not. */
+static long ctxt_switches(pid_t tid, const char *key)
 {
 	char path[64], line[128];
 	long v = 0;
@@ -207,8 +208,9 @@ static long ctxt_switches(pid_t tid)
 	if (!f)
 		fail(path);
 	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, "voluntary_ctxt_switches:", 24))
-			v = atol(line + 24);
+		if (!strncmp(line, key, strlen(key)) &&
+		    !strncmp(line + strlen(key), "_ctxt_switches:", 15))
+			v = atol(line + strlen(key) + 15);
 	fclose(f);
 	return v;
 }
@@ -248,6 +250,7 @@ int main(int argc, char **argv)
 	struct monitor *mons;
 	pthread_t *th, cth;
 	long before = 0, after = 0, empty = 0, resolved = 0;
+	long pre_before = 0, pre_after = 0;
 	double t0, t;
 	int opt;
 
@@ -304,8 +307,10 @@ int main(int argc, char **argv)
 	if (contend && pthread_create(&cth, NULL, contender, NULL))
 		fail("pthread_create");
 	usleep(100000);		/* every monitor waiting */
-	for (int i = 0; i < nmonitors; i++)
-		before += ctxt_switches(mons[i].tid);
+	for (int i = 0; i < nmonitors; i++) {
+		before += ctxt_switches(mons[i].tid, "voluntary");
+		pre_before += ctxt_switches(mons[i].tid, "nonvoluntary");
+	}
 
 	profile_mark(0);
 	t0 = now_ns();
@@ -314,8 +319,10 @@ int main(int argc, char **argv)
 	pthread_barrier_wait(&done);
 	t = now_ns() - t0;
 	profile_mark(1);
-	for (int i = 0; i < nmonitors; i++)
-		after += ctxt_switches(mons[i].tid);
+	for (int i = 0; i < nmonitors; i++) {
+		after += ctxt_switches(mons[i].tid, "voluntary");
+		pre_after += ctxt_switches(mons[i].tid, "nonvoluntary");
+	}
 
 	stop = 1;
 	for (int i = 0; i < nmonitors; i++) {
@@ -338,9 +345,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	printf("faults=%d threads=%d monitors=%d faults_per_s=%.0f "
-	       "us_per_fault=%.2f wakeups_per_fault=%.3f empty_reads=%ld\n",
+	       "us_per_fault=%.2f wakeups_per_fault=%.3f "
+	       "preempted_per_fault=%.3f empty_reads=%ld\n",
 	       nfaults, nthreads, nmonitors, nfaults / (t / 1e9),
-	       t / 1e3 / nfaults, (double)(after - before) / nfaults, empty);
+	       t / 1e3 / nfaults, (double)(after - before) / nfaults,
+	       (double)(pre_after - pre_before) / nfaults, empty);
 	return 0;
 usage:
 	fprintf(stderr, "usage: uffd-tput [-m anon|memfd|hugetlb] [-r MONITORS] "

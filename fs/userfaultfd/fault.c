@@ -305,7 +305,7 @@ vm_fault_t handle_userfault(struct vm_fault *vmf, unsigned long reason)
 	release_fault_lock(vmf);
 
 	if (wait) {
-		uffd_wake_readers(ctx, EPOLLIN);
+		uffd_offer_fault(ctx);
 		for (;;) {
 			set_current_state(state);
 			/* Pairs with the waker's release in uffd_wake_span(). */

@@ -80,6 +80,160 @@ static bool uffd_at_eof(struct userfaultfd_ctx *ctx)
 	return READ_ONCE(ctx->exit_ev.state) == UFFD_EV_DONE;
 }
 
+/**
+ * struct uffd_reader - a reader blocked in read()
+ * @wq: its entry on ctx->reader_wqh
+ * @ctx: the context
+ * @counted: set by the wake that woke it, with ctx->readers_woken raised;
+ *	whoever clears it (the reader, back at the queue, or a wake that
+ *	found it running) drops the count, exactly once.
+ */
+struct uffd_reader {
+	struct wait_queue_entry wq;
+	struct userfaultfd_ctx *ctx;
+	atomic_t counted;
+};
+
+static int uffd_reader_wake(struct wait_queue_entry *wq, unsigned int mode,
+			    int sync, void *key)
+{
+	struct uffd_reader *r = container_of(wq, struct uffd_reader, wq);
+	struct userfaultfd_ctx *ctx = r->ctx;
+	int woken;
+
+	/* Counted before the wake: a woken reader may look at once. */
+	atomic_inc(&ctx->readers_woken);
+	atomic_set_release(&r->counted, 1);
+	woken = autoremove_wake_function(wq, mode, sync, key);
+	/*
+	 * Woken: @r may be gone already, not to be touched.  Not woken (it
+	 * was running): it is still queued, so its finish_wait() waits for
+	 * the queue's lock we hold, and @r is still there.
+	 */
+	if (!woken && atomic_xchg(&r->counted, 0))
+		atomic_dec(&ctx->readers_woken);
+	return woken;
+}
+
+/* Back at the queue: messages queued from now on must wake somebody. */
+static void uffd_reader_back(struct uffd_reader *r)
+{
+	struct userfaultfd_ctx *ctx = r->ctx;
+
+	/* The last one overdue is back: messages may be left again. */
+	if (atomic_xchg(&r->counted, 0) &&
+	    atomic_dec_and_test(&ctx->readers_woken))
+		WRITE_ONCE(ctx->handoff_late, false);
+	/* Pairs with the barriers in uffd_offer_fault() and the timer. */
+	smp_mb__after_atomic();
+}
+
+/*
+ * Block until there is a message or end of file.  Exclusive: a message
+ * wakes one blocked reader, not all (the monitor of a VM may have one per
+ * vCPU or more), and a fault's message none while a reader woken before
+ * it has yet to look (uffd_offer_fault()).  One woken with nothing left
+ * to take sleeps again; a message put back wakes the next; end of file
+ * and release wake them all.
+ *
+ * Return: 0, or -ERESTARTSYS on a signal.
+ */
+static int uffd_wait_msg(struct userfaultfd_ctx *ctx)
+{
+	struct uffd_reader r = { .ctx = ctx, .counted = ATOMIC_INIT(0) };
+	int err = 0;
+
+	init_wait_entry(&r.wq, 0);
+	r.wq.func = uffd_reader_wake;
+	for (;;) {
+		prepare_to_wait_exclusive(&ctx->reader_wqh, &r.wq,
+					  TASK_INTERRUPTIBLE);
+		if (!list_empty(&ctx->pending) || uffd_at_eof(ctx))
+			break;
+		if (signal_pending(current)) {
+			err = -ERESTARTSYS;
+			break;
+		}
+		schedule();
+		uffd_reader_back(&r);
+	}
+	finish_wait(&ctx->reader_wqh, &r.wq);
+	/* Off the queue: no wake can count us any more. */
+	uffd_reader_back(&r);
+	return err;
+}
+
+/*
+ * How long a fault's message may wait for the reader it was left to
+ * (uffd_offer_fault()) before another is woken: at least 4 ms, as long as
+ * rwsem's hand-off waits (RWSEM_WAIT_TIMEOUT), for the same reason: long
+ * enough to cost the common case nothing, short enough that a starved
+ * reader is no outage.
+ */
+#define UFFD_HANDOFF_WAIT	(msecs_to_jiffies(4) + 1)
+
+/*
+ * Messages were left to a reader woken before them, which may still not
+ * have looked (kept from its CPU, stopped): wake another, one a period for
+ * as long as messages wait and blocked readers remain.  If a woken reader
+ * is still away, it is late: until every woken reader is back, faults
+ * wake a reader each, as if none were on its way, rather than one a
+ * period.  Lockless looks: a message queued meanwhile arms us again.
+ */
+static void uffd_handoff_expired(struct timer_list *t)
+{
+	struct userfaultfd_ctx *ctx = from_timer(ctx, t, handoff);
+
+	/* Pairs with the barrier in uffd_offer_fault(), as its look does. */
+	smp_mb();
+	if (list_empty_careful(&ctx->pending))
+		return;
+	if (atomic_read(&ctx->readers_woken))
+		WRITE_ONCE(ctx->handoff_late, true);
+	wake_up(&ctx->reader_wqh);
+	/* Unlocked: a reader that blocks after this look is never owed one. */
+	if (waitqueue_active(&ctx->reader_wqh))
+		mod_timer(t, jiffies + UFFD_HANDOFF_WAIT);
+}
+
+/**
+ * uffd_offer_fault - a fault's message is queued: tell the readers
+ * @ctx: the context
+ *
+ * Every poller is told, and one blocked reader woken, unless a reader
+ * woken earlier has yet to look at the queue: that one takes this message
+ * too (a read takes as many as fit), or passes the wake on if its buffer
+ * is full.  With more monitor threads than faults to serve, that saves a
+ * sleep and a wake for most messages.  A blocked reader left asleep so is
+ * woken after UFFD_HANDOFF_WAIT if messages still wait then, and from then
+ * on every fault wakes one until the late reader is back: a reader woken
+ * but kept from its CPU holds up nobody for longer, and only once.  After
+ * ctx->fault_lock is dropped.
+ */
+void uffd_offer_fault(struct userfaultfd_ctx *ctx)
+{
+	wake_up_poll(&ctx->read_wqh, EPOLLIN);
+	/*
+	 * The message is queued before the count is read; pairs with the
+	 * barrier in uffd_reader_back(): either that reader sees the
+	 * message, or we see it gone back and wake somebody.  The same
+	 * barrier orders the message before waitqueue_active(), against a
+	 * reader that blocks now (it looks at the queue once on it).
+	 */
+	smp_mb();
+	if (!atomic_read(&ctx->readers_woken) || READ_ONCE(ctx->handoff_late)) {
+		wake_up(&ctx->reader_wqh);
+		return;
+	}
+	/*
+	 * After the barrier above: a reader not yet on the queue sees the
+	 * message when it gets there, and is not left asleep.  The timer is
+	 * never put off once armed, so a burst of faults cannot defer it.
+	 */
+	if (waitqueue_active(&ctx->reader_wqh) && !timer_pending(&ctx->handoff))
+		timer_reduce(&ctx->handoff, jiffies + UFFD_HANDOFF_WAIT);
+}
+
 /* As many messages as fit and are there; block only for the first. */
 static ssize_t uffd_read_msgs(struct userfaultfd_ctx *ctx,
 			      struct iov_iter *to, bool nowait,
@@ -98,16 +252,7 @@ static ssize_t uffd_read_msgs(struct userfaultfd_ctx *ctx,
 			if (nowait)
 				return -EAGAIN;
 			faulted_in = false;	/* the next one is another */
-			/*
-			 * Exclusive: a message wakes one blocked reader, not
-			 * all (the monitor of a VM has one per vCPU or more).
-			 * One woken with nothing left to take sleeps again; a
-			 * message put back wakes the next; end of file and
-			 * release wake them all.
-			 */
-			err = wait_event_interruptible_exclusive(ctx->reader_wqh,
-					!list_empty(&ctx->pending) ||
-					uffd_at_eof(ctx));
+			err = uffd_wait_msg(ctx);
 			if (err)
 				return err;
 			continue;
@@ -160,7 +305,8 @@ static ssize_t uffd_read_iter(struct kiocb *iocb, struct iov_iter *to)
 	/*
 	 * Pass the wakeup on: blocked readers are woken one per message, and
 	 * this reader may have taken another's (it reads several, or took a
-	 * fault that then left the queue without waking anybody).
+	 * fault that then left the queue without waking anybody), or left
+	 * behind messages that woke nobody because it was on its way.
 	 */
 	if (!list_empty(&ctx->pending))
 		uffd_wake_readers(ctx, EPOLLIN);
@@ -214,6 +360,8 @@ void uffd_shutdown(struct userfaultfd_ctx *ctx)
 	if (ctx->exit_watch.ops)
 		mmu_notifier_unregister(&ctx->exit_watch, mm);
 	uffd_wake_all_readers(ctx, 0);
+	/* Nothing is queued any more; a late fault cannot arm it again. */
+	timer_shutdown_sync(&ctx->handoff);
 }
 
 static int uffd_release(struct inode *inode, struct file *file)
@@ -282,8 +430,10 @@ struct userfaultfd_ctx *uffd_ctx_alloc(struct mm_struct *mm, unsigned int flags,
 		.faults = RB_ROOT,
 		.forks = LIST_HEAD_INIT(ctx->forks),
 		.gate.changing = ATOMIC_INIT(0),
+		.readers_woken = ATOMIC_INIT(0),
 	};
 	spin_lock_init(&ctx->fault_lock);
+	timer_setup(&ctx->handoff, uffd_handoff_expired, 0);
 	init_waitqueue_head(&ctx->read_wqh);
 	init_waitqueue_head(&ctx->reader_wqh);
 	init_rwsem(&ctx->gate.lock);

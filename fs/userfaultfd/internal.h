@@ -173,6 +173,12 @@ struct uffd_event {
  *	per message (uffd_wake_readers()).  A queue of their own, so that a
  *	poller's exclusive entry (EPOLLEXCLUSIVE) never takes a blocked
  *	reader's wake.
+ * @readers_woken: readers of @reader_wqh woken and not yet back at
+ *	@pending (struct uffd_reader): a fault queued meanwhile is theirs
+ *	to take, so it need not wake another (uffd_offer_fault()).
+ * @handoff: wakes another reader if one of those has not looked in time.
+ * @handoff_late: @handoff found one of those still away: faults wake a
+ *	reader each until every one is back.
  * @gate: keeps UFFDIO_COPY/ZEROPAGE away from layout changes the
  *	monitor has not read yet (struct uffd_fill_gate).
  */
@@ -193,6 +199,9 @@ struct userfaultfd_ctx {
 
 	wait_queue_head_t read_wqh;
 	wait_queue_head_t reader_wqh;
+	atomic_t readers_woken;
+	struct timer_list handoff;
+	bool handoff_late;
 
 	struct uffd_fill_gate gate;
 };
@@ -200,6 +209,7 @@ struct userfaultfd_ctx {
 /*
  * A message is queued (or put back, or left queued by a reader): tell
  * every poller, and one blocked reader.  After ctx->fault_lock is dropped.
+ * A fault's own message goes through uffd_offer_fault() instead.
  */
 static inline void uffd_wake_readers(struct userfaultfd_ctx *ctx,
 				     __poll_t events)
@@ -240,6 +250,7 @@ struct userfaultfd_ctx *uffd_ctx_alloc(struct mm_struct *mm, unsigned int flags,
 void uffd_ctx_put(struct userfaultfd_ctx *ctx);
 struct file *uffd_file_for(struct userfaultfd_ctx *ctx, struct inode *like);
 void uffd_shutdown(struct userfaultfd_ctx *ctx);
+void uffd_offer_fault(struct userfaultfd_ctx *ctx);
 
 /* fault.c */
 void uffd_wake_span(struct userfaultfd_ctx *ctx, unsigned long start,

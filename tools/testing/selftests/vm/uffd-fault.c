@@ -138,6 +138,14 @@ TEST(blocking_read_and_poll)
 	close(fd);
 }
 
+/* Installed without SA_RESTART: a blocked read() returns EINTR. */
+static volatile int usr1_seen;
+
+static void on_usr1(int sig)
+{
+	usr1_seen++;
+}
+
 /*
  * Several threads blocked in read() on one fd: a message wakes one of
  * them, not all.  A reader woken for a message another reader took goes
@@ -304,31 +312,38 @@ static void *hog_main(void *arg)
 }
 
 /*
- * A reader woken for a message but kept off its CPU (here by a real-time
- * thread) holds up nobody: the next message wakes another blocked reader,
- * which takes the first while the starved one still waits for its CPU.
+ * Readers woken for a message but kept off their CPU (here by a real-time
+ * thread) hold up nobody: a message is left to a reader woken before it
+ * only for a short hand-off time, after which another blocked reader is
+ * woken, one after the other, until one that can run takes it.  Readers
+ * 0 .. @starved - 1 block first, on CPU 0, and are woken first; the last
+ * one, on CPU 1, must take a message while CPU 0 is kept busy.
  */
-TEST(starved_reader_holds_up_nobody)
+static void starved_readers(struct __test_metadata *_metadata, int starved)
 {
+	const int nr = starved + 1;
 	char *a = map_anon(2 * pgsz);
 	int fd = new_uffd(true, 0);
+	struct sigaction sa = { .sa_handler = on_usr1 };	/* no restart */
 	struct hog h = { .cpu = 0, .ms = 500 };
-	struct reader r[2];
+	struct reader r[3];
 	struct toucher t[2];
-	pthread_t rth[2], tth[2], hth;
+	pthread_t rth[3], tth[2], hth;
 	unsigned long seen = 0;
+	int returned = 0;
 
+	ASSERT_LE(nr, 3);
 	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
 		SKIP(return, "needs two CPUs");
 	ASSERT_NE(NULL, a);
 	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
 	ASSERT_EQ(0, do_register(fd, a, 2 * pgsz, UFFDIO_REGISTER_MODE_MISSING,
 				 NULL));
-	/* Reader 0, on CPU 0, blocks first: the first message wakes it. */
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < nr; i++) {
 		int ms = 0;
 
-		if (pin_to(i))
+		if (pin_to(i < starved ? 0 : 1))
 			SKIP(return, "CPUs 0 and 1 are not both ours");
 		r[i] = (struct reader){ .fd = fd };
 		ASSERT_EQ(0, pthread_create(&rth[i], NULL, reader_main, &r[i]));
@@ -337,7 +352,7 @@ TEST(starved_reader_holds_up_nobody)
 			usleep(1000);
 		ASSERT_TRUE(task_sleeping(r[i].tid));
 	}
-	/* Everything else on CPU 1; CPU 0 busy, so reader 0 cannot run. */
+	/* Everything else on CPU 1; CPU 0 busy, so its readers cannot run. */
 	ASSERT_EQ(0, pthread_create(&hth, NULL, hog_main, &h));
 	usleep(100000);
 	if (h.err) {
@@ -350,27 +365,155 @@ TEST(starved_reader_holds_up_nobody)
 		t[i] = (struct toucher){ .addr = a + i * pgsz };
 		ASSERT_EQ(0, pthread_create(&tth[i], NULL, toucher_main, &t[i]));
 	}
-	while (!h.done && r[1].state != 2)
+	while (!h.done && r[starved].state != 2)
 		usleep(1000);
-	ASSERT_EQ(2, r[1].state)
-		TH_LOG("reader 1 slept while reader 0 was kept from its CPU");
+	ASSERT_EQ(2, r[starved].state)
+		TH_LOG("the reader on CPU 1 slept while %d were kept from theirs",
+		       starved);
 	pthread_join(hth, NULL);
-	for (int ms = 0; ms < 5000 && r[0].state != 2; ms++)
+	/* Two messages: two readers return; any other blocks again. */
+	for (int ms = 0; ms < 5000 && returned < 2; ms++) {
 		usleep(1000);
-	for (int i = 0; i < 2; i++) {
-		ASSERT_EQ(2, r[i].state);
+		returned = 0;
+		for (int i = 0; i < nr; i++)
+			returned += r[i].state == 2;
+	}
+	ASSERT_EQ(2, returned);
+	for (int i = 0; i < nr; i++) {
+		if (r[i].state != 2) {
+			pthread_kill(rth[i], SIGUSR1);
+			pthread_join(rth[i], NULL);
+			ASSERT_EQ(-1, r[i].ret);
+			continue;
+		}
+		pthread_join(rth[i], NULL);
 		ASSERT_EQ(sizeof(r[i].msg), r[i].ret);
 		seen |= 1UL << ((r[i].msg.arg.pagefault.address -
 				 (unsigned long)a) / pgsz);
 	}
 	ASSERT_EQ(3, seen);
 	ASSERT_EQ(0, do_zeropage(fd, a, 2 * pgsz, 0, NULL));
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < 2; i++)
 		pthread_join(tth[i], NULL);
-		pthread_join(rth[i], NULL);
-	}
 	close(fd);
 	munmap(a, 2 * pgsz);
+}
+
+TEST(starved_reader_holds_up_nobody)
+{
+	starved_readers(_metadata, 1);
+}
+
+/* The hand-off goes on past a second starved reader. */
+TEST(starved_readers_hold_up_nobody)
+{
+	starved_readers(_metadata, 2);
+}
+
+/* Touch @n pages from @addr, one after the other. */
+struct serial_toucher {
+	char *addr;
+	int n;
+};
+
+static void *serial_toucher_main(void *arg)
+{
+	struct serial_toucher *t = arg;
+
+	for (int i = 0; i < t->n; i++)
+		*(volatile char *)(t->addr + i * pgsz) = 1;
+	return NULL;
+}
+
+/*
+ * Serve @n faults in a row on @a with blocking reads, CPU 0 kept busy
+ * meanwhile; *@ms: how long they took.  A second thread has to run on
+ * CPU 1 beside us, so under emulation the time counts both.
+ */
+static void serve_in_a_row(struct __test_metadata *_metadata, int fd,
+			   char *a, int n, long *ms)
+{
+	struct serial_toucher t = { .addr = a, .n = n };
+	struct hog h = { .cpu = 0, .ms = 500 };
+	struct timespec t0, t1;
+	pthread_t th, hth;
+	struct uffd_msg msg;
+
+	ASSERT_EQ(0, pthread_create(&hth, NULL, hog_main, &h));
+	usleep(50000);
+	ASSERT_EQ(0, h.err);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ASSERT_EQ(0, pthread_create(&th, NULL, serial_toucher_main, &t));
+	for (int i = 0; i < n; i++) {
+		ASSERT_EQ(sizeof(msg), read(fd, &msg, sizeof(msg)));
+		ASSERT_EQ(0, do_zeropage(fd, (char *)(unsigned long)
+					 msg.arg.pagefault.address, pgsz,
+					 0, NULL));
+	}
+	pthread_join(th, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	*ms = (t1.tv_sec - t0.tv_sec) * 1000 +
+	      (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	ASSERT_EQ(0, h.done)
+		TH_LOG("CPU 0 was free again before %d faults were served", n);
+	pthread_join(hth, NULL);
+}
+
+#define IN_A_ROW	30
+
+/*
+ * A reader that stays starved costs one hand-off, not one per fault: once
+ * the hand-off finds it still away, each fault wakes a blocked reader at
+ * once, as if nobody were on the way.  So faults served in a row while a
+ * reader woken for the first of them cannot run take about as long as
+ * with no such reader, not IN_A_ROW hand-offs (4 ms each, at least) more.
+ */
+TEST(starved_reader_slows_nobody)
+{
+	char *a = map_anon(2 * IN_A_ROW * pgsz);
+	int fd = new_uffd(true, 0);
+	struct sigaction sa = { .sa_handler = on_usr1 };	/* no restart */
+	long base, starved;
+	struct reader r;
+	pthread_t rth;
+	int ms = 0;
+
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		SKIP(return, "needs two CPUs");
+	ASSERT_NE(NULL, a);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+	ASSERT_EQ(0, sigaction(SIGALRM, &sa, NULL));
+	ASSERT_EQ(0, do_register(fd, a, 2 * IN_A_ROW * pgsz,
+				 UFFDIO_REGISTER_MODE_MISSING, NULL));
+	/* A read that nothing wakes fails the test instead of hanging it. */
+	alarm(20);
+
+	/* Served by us alone, on CPU 1. */
+	if (pin_to(1))
+		SKIP(return, "CPU 1 is not ours");
+	serve_in_a_row(_metadata, fd, a, IN_A_ROW, &base);
+
+	/* A reader on CPU 0 blocks first: the first fault wakes it. */
+	ASSERT_EQ(0, pin_to(0));
+	r = (struct reader){ .fd = fd };
+	ASSERT_EQ(0, pthread_create(&rth, NULL, reader_main, &r));
+	while ((r.state != 1 || !task_sleeping(r.tid)) && ms++ < 5000)
+		usleep(1000);
+	ASSERT_TRUE(task_sleeping(r.tid));
+	ASSERT_EQ(0, pin_to(1));
+	serve_in_a_row(_metadata, fd, a + IN_A_ROW * pgsz, IN_A_ROW, &starved);
+	TH_LOG("%d faults in a row: %ld ms, %ld ms with a reader starved",
+	       IN_A_ROW, base, starved);
+	EXPECT_GT(base * 3 / 2 + 40, starved);
+
+	/* It ran at last and found nothing left: it blocks again. */
+	pthread_kill(rth, SIGUSR1);
+	pthread_join(rth, NULL);
+	ASSERT_EQ(-1, r.ret);
+	alarm(0);
+	close(fd);
+	munmap(a, 2 * IN_A_ROW * pgsz);
 }
 
 TEST(blocking_read_signal)
@@ -704,13 +847,6 @@ TEST_F(uffd, gup_fault)
 	ASSERT_EQ(0, read_msg(self->fd, &msg, 100));
 	close(pipefd[0]);
 	close(pipefd[1]);
-}
-
-static volatile int usr1_seen;
-
-static void on_usr1(int sig)
-{
-	usr1_seen++;
 }
 
 TEST_F(uffd, signal_while_parked)
