@@ -63,6 +63,7 @@ static bool uffd_take_msg(struct userfaultfd_ctx *ctx, struct uffd_msg *msg,
 	slot = list_first_entry_or_null(&ctx->pending, struct uffd_slot, link);
 	if (slot) {
 		list_del_init(&slot->link);
+		WRITE_ONCE(ctx->msgs_taken, ctx->msgs_taken + 1);
 		*msg = slot->msg;
 		*evp = NULL;
 		if (msg->event != UFFD_EVENT_PAGEFAULT) {
@@ -115,17 +116,19 @@ static int uffd_reader_wake(struct wait_queue_entry *wq, unsigned int mode,
 	return woken;
 }
 
-/* Back at the queue: messages queued from now on must wake somebody. */
+/*
+ * Back at the queue: no message queued from now on is left to us.  Both
+ * atomics return a value, so are fully ordered: the look at the queue that
+ * follows cannot pass them, which uffd_offer_fault()'s barrier pairs with.
+ */
 static void uffd_reader_back(struct uffd_reader *r)
 {
 	struct userfaultfd_ctx *ctx = r->ctx;
 
-	/* The last one overdue is back: messages may be left again. */
+	/* Every woken reader is back, a late one too: leave messages again. */
 	if (atomic_xchg(&r->counted, 0) &&
 	    atomic_dec_and_test(&ctx->readers_woken))
 		WRITE_ONCE(ctx->handoff_late, false);
-	/* Pairs with the barriers in uffd_offer_fault() and the timer. */
-	smp_mb__after_atomic();
 }
 
 /*
@@ -164,8 +167,8 @@ static int uffd_wait_msg(struct userfaultfd_ctx *ctx)
 }
 
 /*
- * How long a fault's message may wait for the reader it was left to
- * (uffd_offer_fault()) before another is woken: at least 4 ms, as long as
+ * How long messages may wait with nobody reading any before another
+ * blocked reader is woken: at least 4 ms (two ticks at HZ=250), as long as
  * rwsem's hand-off waits (RWSEM_WAIT_TIMEOUT), for the same reason: long
  * enough to cost the common case nothing, short enough that a starved
  * reader is no outage.
@@ -173,24 +176,32 @@ static int uffd_wait_msg(struct userfaultfd_ctx *ctx)
 #define UFFD_HANDOFF_WAIT	(msecs_to_jiffies(4) + 1)
 
 /*
- * Messages were left to a reader woken before them, which may still not
- * have looked (kept from its CPU, stopped): wake another, one a period for
- * as long as messages wait and blocked readers remain.  If a woken reader
- * is still away, it is late: until every woken reader is back, faults
- * wake a reader each, as if none were on its way, rather than one a
- * period.  Lockless looks: a message queued meanwhile arms us again.
+ * A fault's message was queued while readers were blocked, and the reader
+ * to take it (woken for it, or before it) may be kept from its CPU by a
+ * real-time thread or CPU bandwidth throttling.  If no message at all was
+ * read for a whole period, wake another blocked reader, one a period for
+ * as long as messages wait and blocked readers remain; and if a woken
+ * reader is still away then, it is late: until every woken reader is
+ * back, each fault wakes a reader, as if none were on its way, instead of
+ * one message a period getting through.  Lockless looks: a message queued
+ * meanwhile arms us again.
  */
 static void uffd_handoff_expired(struct timer_list *t)
 {
 	struct userfaultfd_ctx *ctx = from_timer(ctx, t, handoff);
+	unsigned long taken;
 
 	/* Pairs with the barrier in uffd_offer_fault(), as its look does. */
 	smp_mb();
 	if (list_empty_careful(&ctx->pending))
 		return;
-	if (atomic_read(&ctx->readers_woken))
-		WRITE_ONCE(ctx->handoff_late, true);
-	wake_up(&ctx->reader_wqh);
+	taken = READ_ONCE(ctx->msgs_taken);
+	if (taken == READ_ONCE(ctx->handoff_taken)) {
+		if (atomic_read(&ctx->readers_woken))
+			WRITE_ONCE(ctx->handoff_late, true);
+		wake_up(&ctx->reader_wqh);
+	}
+	WRITE_ONCE(ctx->handoff_taken, taken);
 	/* Unlocked: a reader that blocks after this look is never owed one. */
 	if (waitqueue_active(&ctx->reader_wqh))
 		mod_timer(t, jiffies + UFFD_HANDOFF_WAIT);
@@ -201,37 +212,38 @@ static void uffd_handoff_expired(struct timer_list *t)
  * @ctx: the context
  *
  * Every poller is told, and one blocked reader woken, unless a reader
- * woken earlier has yet to look at the queue: that one takes this message
- * too (a read takes as many as fit), or passes the wake on if its buffer
- * is full.  With more monitor threads than faults to serve, that saves a
- * sleep and a wake for most messages.  A blocked reader left asleep so is
- * woken after UFFD_HANDOFF_WAIT if messages still wait then, and from then
- * on every fault wakes one until the late reader is back: a reader woken
- * but kept from its CPU holds up nobody for longer, and only once.  After
- * ctx->fault_lock is dropped.
+ * woken earlier (for another message, or to pass a wake on) has yet to
+ * look at the queue: that one takes this message too (a read takes as
+ * many as fit), or passes the wake on if its buffer is full.  With more
+ * monitor threads than faults to serve, that saves a sleep and a wake for
+ * most messages.  Whenever readers are blocked, the hand-off timer makes
+ * sure a reader kept from its CPU holds the message up for no longer than
+ * UFFD_HANDOFF_WAIT or two, and only once while it stays away.
+ *
+ * Context: process context, after ctx->fault_lock is dropped.
  */
 void uffd_offer_fault(struct userfaultfd_ctx *ctx)
 {
 	wake_up_poll(&ctx->read_wqh, EPOLLIN);
 	/*
 	 * The message is queued before the count is read; pairs with the
-	 * barrier in uffd_reader_back(): either that reader sees the
+	 * ordering in uffd_reader_back(): either that reader sees the
 	 * message, or we see it gone back and wake somebody.  The same
 	 * barrier orders the message before waitqueue_active(), against a
 	 * reader that blocks now (it looks at the queue once on it).
 	 */
 	smp_mb();
-	if (!atomic_read(&ctx->readers_woken) || READ_ONCE(ctx->handoff_late)) {
+	if (!atomic_read(&ctx->readers_woken) || READ_ONCE(ctx->handoff_late))
 		wake_up(&ctx->reader_wqh);
-		return;
-	}
 	/*
-	 * After the barrier above: a reader not yet on the queue sees the
-	 * message when it gets there, and is not left asleep.  The timer is
-	 * never put off once armed, so a burst of faults cannot defer it.
+	 * Whoever is to take the message may be kept from its CPU: back it
+	 * up while others are blocked.  Once armed, the timer is never put
+	 * off, so a burst of faults cannot defer it.
 	 */
-	if (waitqueue_active(&ctx->reader_wqh) && !timer_pending(&ctx->handoff))
+	if (waitqueue_active(&ctx->reader_wqh) && !timer_pending(&ctx->handoff)) {
+		WRITE_ONCE(ctx->handoff_taken, READ_ONCE(ctx->msgs_taken));
 		timer_reduce(&ctx->handoff, jiffies + UFFD_HANDOFF_WAIT);
+	}
 }
 
 /* As many messages as fit and are there; block only for the first. */

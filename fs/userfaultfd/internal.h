@@ -29,12 +29,14 @@
 #ifndef _FS_USERFAULTFD_INTERNAL_H
 #define _FS_USERFAULTFD_INTERNAL_H
 
+#include <linux/atomic.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
 #include <linux/mmu_notifier.h>
 #include <linux/rbtree.h>
 #include <linux/sched.h>
 #include <linux/spinlock.h>
+#include <linux/timer.h>
 #include <linux/wait.h>
 #include <linux/userfaultfd_k.h>
 
@@ -151,9 +153,10 @@ struct uffd_event {
  *	then published or reset to 0), read locklessly.
  * @refs: the file holds one reference, every parked fault and every
  *	raised event another.
- * @fault_lock: protects @pending, @faults, @forks, @released, @exited, each
- *	parked fault's links and @woken, each event's state and
- *	abandoned flag.  Nests inside mmap_lock and @gate.lock.
+ * @fault_lock: protects @pending, @faults, @forks, @released, @exited,
+ *	the updates of @msgs_taken, each parked fault's links and @woken,
+ *	each event's state and abandoned flag.  Nests inside mmap_lock and
+ *	@gate.lock.
  * @pending: faults and events not yet read, oldest first.
  * @faults: every parked fault, keyed by the address its message
  *	reports.
@@ -169,16 +172,19 @@ struct uffd_event {
  *	for contexts that asked for the exit event.
  * @read_wqh: pollers (poll, epoll, io_uring) waiting for @pending to
  *	fill.
- * @reader_wqh: readers blocked in read(), waiting exclusively: one wake
- *	per message (uffd_wake_readers()).  A queue of their own, so that a
- *	poller's exclusive entry (EPOLLEXCLUSIVE) never takes a blocked
- *	reader's wake.
+ * @reader_wqh: readers blocked in read(), waiting exclusively: at most
+ *	one wake per message (uffd_wake_readers(), uffd_offer_fault()).  A
+ *	queue of their own, so that a poller's exclusive entry
+ *	(EPOLLEXCLUSIVE) never takes a blocked reader's wake.
  * @readers_woken: readers of @reader_wqh woken and not yet back at
  *	@pending (struct uffd_reader): a fault queued meanwhile is theirs
  *	to take, so it need not wake another (uffd_offer_fault()).
- * @handoff: wakes another reader if one of those has not looked in time.
- * @handoff_late: @handoff found one of those still away: faults wake a
- *	reader each until every one is back.
+ * @msgs_taken: messages read so far (under @fault_lock; read locklessly).
+ * @handoff: wakes another blocked reader when messages waited a whole
+ *	period and none was read (a reader kept from its CPU).
+ * @handoff_taken: @msgs_taken when @handoff was last armed or expired.
+ * @handoff_late: @handoff found a woken reader still away: faults wake a
+ *	reader each until every woken reader is back.
  * @gate: keeps UFFDIO_COPY/ZEROPAGE away from layout changes the
  *	monitor has not read yet (struct uffd_fill_gate).
  */
@@ -200,7 +206,9 @@ struct userfaultfd_ctx {
 	wait_queue_head_t read_wqh;
 	wait_queue_head_t reader_wqh;
 	atomic_t readers_woken;
+	unsigned long msgs_taken;
 	struct timer_list handoff;
+	unsigned long handoff_taken;
 	bool handoff_late;
 
 	struct uffd_fill_gate gate;
