@@ -104,6 +104,8 @@ static int uffd_reader_wake(struct wait_queue_entry *wq, unsigned int mode,
 
 	/* Counted before the wake: a woken reader may look at once. */
 	WRITE_ONCE(ctx->reader_wakes, ctx->reader_wakes + 1);
+	/* The wake before the reader away: the timer reads them reversed. */
+	smp_mb__before_atomic();
 	atomic_inc(&ctx->readers_woken);
 	atomic_set_release(&r->counted, 1);
 	woken = autoremove_wake_function(wq, mode, sync, key);
@@ -112,8 +114,9 @@ static int uffd_reader_wake(struct wait_queue_entry *wq, unsigned int mode,
 	 * was running): it is still queued, so its finish_wait() waits for
 	 * the queue's lock we hold, and @r is still there.
 	 */
-	if (!woken && atomic_xchg(&r->counted, 0))
-		atomic_dec(&ctx->readers_woken);
+	if (!woken && atomic_xchg(&r->counted, 0) &&
+	    atomic_dec_and_test(&ctx->readers_woken))
+		WRITE_ONCE(ctx->handoff_late, false);
 	return woken;
 }
 
@@ -205,8 +208,10 @@ static void uffd_handoff_expired(struct timer_list *t)
 	if (list_empty_careful(&ctx->pending))
 		goto disarm;
 	taken = READ_ONCE(ctx->msgs_taken);
-	wakes = READ_ONCE(ctx->reader_wakes);
 	away = atomic_read(&ctx->readers_woken);
+	/* Away, then wakes: a reader counted away has its wake counted. */
+	smp_rmb();
+	wakes = READ_ONCE(ctx->reader_wakes);
 	late = away > 0 && away > wakes - ctx->handoff_wakes;
 	if (late) {
 		WRITE_ONCE(ctx->handoff_late, true);
@@ -225,12 +230,13 @@ static void uffd_handoff_expired(struct timer_list *t)
 		return;
 	}
 disarm:
-	atomic_set(&ctx->handoff_armed, 0);
 	/*
 	 * A message queued while we still held it armed did not arm it:
-	 * either its faulter sees it unarmed now, or we see its message.
+	 * either its faulter sees it unarmed now, or we see its message
+	 * (the exchange is a full barrier, and orders our snapshots before
+	 * the next armer's).
 	 */
-	smp_mb__after_atomic();
+	atomic_xchg(&ctx->handoff_armed, 0);
 	uffd_handoff_arm(ctx);
 }
 
@@ -248,6 +254,8 @@ void uffd_handoff_arm(struct userfaultfd_ctx *ctx)
 {
 	if (list_empty_careful(&ctx->pending))
 		return;
+	/* Not to be kept from the CPU holding it armed with no timer. */
+	guard(preempt)();
 	/* Lockless: a reader that blocks after this look sees the queue. */
 	if (!waitqueue_active(&ctx->reader_wqh) ||
 	    atomic_read(&ctx->handoff_armed) ||
