@@ -137,7 +137,7 @@ static void *monitor_main(void *arg)
 	struct uffd_msg msgs[BATCH];
 	int ep = -1;
 
-	m->tid = gettid();
+	__atomic_store_n(&m->tid, gettid(), __ATOMIC_RELEASE);
 	pin(true);
 	if (wait_mode >= W_EPOLL) {
 		struct epoll_event ev = { .events = EPOLLIN };
@@ -301,6 +301,10 @@ int main(int argc, char **argv)
 	for (int i = 0; i < nmonitors; i++)
 		if (pthread_create(&mons[i].th, NULL, monitor_main, &mons[i]))
 			fail("pthread_create");
+	/* Running before the faulting threads spin: their tids are needed. */
+	for (int i = 0; i < nmonitors; i++)
+		while (!__atomic_load_n(&mons[i].tid, __ATOMIC_ACQUIRE))
+			usleep(1000);
 	for (long i = 0; i < nthreads; i++)
 		if (pthread_create(&th[i], NULL, faulter, (void *)i))
 			fail("pthread_create");
