@@ -208,6 +208,15 @@ static bool task_sleeping(pid_t tid)
 	return s;
 }
 
+/* Wait (5 s at most) for @r to be asleep in its read(); is it? */
+static bool reader_blocked(struct reader *r)
+{
+	for (int ms = 0; (r->state != 1 || !task_sleeping(r->tid)) &&
+			 ms < 5000; ms++)
+		usleep(1000);
+	return task_sleeping(r->tid);
+}
+
 #define READERS	4
 
 TEST(blocked_readers_woken_one_per_message)
@@ -227,14 +236,8 @@ TEST(blocked_readers_woken_one_per_message)
 		r[i] = (struct reader){ .fd = fd };
 		ASSERT_EQ(0, pthread_create(&rth[i], NULL, reader_main, &r[i]));
 	}
-	for (int i = 0; i < READERS; i++) {
-		int ms = 0;
-
-		while ((r[i].state != 1 || !task_sleeping(r[i].tid)) &&
-		       ms++ < 5000)
-			usleep(1000);
-		ASSERT_TRUE(task_sleeping(r[i].tid));
-	}
+	for (int i = 0; i < READERS; i++)
+		ASSERT_TRUE(reader_blocked(&r[i]));
 	usleep(50000);
 
 	for (int f = 0; f < READERS; f++) {
@@ -341,16 +344,11 @@ static void starved_readers(struct __test_metadata *_metadata, int starved)
 	ASSERT_EQ(0, do_register(fd, a, 2 * pgsz, UFFDIO_REGISTER_MODE_MISSING,
 				 NULL));
 	for (int i = 0; i < nr; i++) {
-		int ms = 0;
-
 		if (pin_to(i < starved ? 0 : 1))
 			SKIP(return, "CPUs 0 and 1 are not both ours");
 		r[i] = (struct reader){ .fd = fd };
 		ASSERT_EQ(0, pthread_create(&rth[i], NULL, reader_main, &r[i]));
-		while ((r[i].state != 1 || !task_sleeping(r[i].tid)) &&
-		       ms++ < 5000)
-			usleep(1000);
-		ASSERT_TRUE(task_sleeping(r[i].tid));
+		ASSERT_TRUE(reader_blocked(&r[i]));
 	}
 	/* Everything else on CPU 1; CPU 0 busy, so its readers cannot run. */
 	ASSERT_EQ(0, pthread_create(&hth, NULL, hog_main, &h));
@@ -481,7 +479,6 @@ TEST(starved_reader_slows_nobody)
 	long base, starved;
 	struct reader r;
 	pthread_t rth;
-	int ms = 0;
 
 	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
 		SKIP(return, "needs two CPUs");
@@ -508,9 +505,7 @@ TEST(starved_reader_slows_nobody)
 	ASSERT_EQ(0, pin_to(0));
 	r = (struct reader){ .fd = fd };
 	ASSERT_EQ(0, pthread_create(&rth, NULL, reader_main, &r));
-	while ((r.state != 1 || !task_sleeping(r.tid)) && ms++ < 5000)
-		usleep(1000);
-	ASSERT_TRUE(task_sleeping(r.tid));
+	ASSERT_TRUE(reader_blocked(&r));
 	ASSERT_EQ(0, pin_to(1));
 	serve_in_a_row(_metadata, fd, a + IN_A_ROW * pgsz, IN_A_ROW, &starved);
 	TH_LOG("%d faults in a row: %ld ms, %ld ms with a reader starved",
