@@ -16,6 +16,13 @@
  * left to the scheduler, one run puts the monitor beside the faulter and
  * the next apart, and the figures jump between two modes.
  *
+ * The monitors' stacks come from one mapping of the same size whatever
+ * their number (up to MAX_MONITORS): where the faulting threads' stacks
+ * land in the address space costs faults a percent or so either way (one
+ * more 8 MiB mapping before them does it, on either kernel, with no
+ * thread at all), and more monitors with stacks of their own would be
+ * charged for that rather than for reading.
+ *
  * Wakeups are counted as the monitors' voluntary context switches (each
  * time a monitor sleeps, something has to wake it): a reader woken for a
  * message another reader took sleeps again and counts one more.  Reads
@@ -30,6 +37,7 @@
  *       process all along (mmap_lock taken for write over and over)
  * prints: faults=N threads=T monitors=R faults_per_s=X us_per_fault=Y
  *         wakeups_per_fault=Z preempted_per_fault=P empty_reads=E
+ *         [mappings_per_fault=M: the -c thread's rounds, timed region]
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -52,6 +60,8 @@
 #include "bench.h"
 
 #define BATCH	64
+#define MAX_MONITORS	16
+#define MONITOR_STACK	(256 << 10)
 
 enum wait_mode { W_READ, W_POLL, W_EPOLL, W_EPOLLX };
 
@@ -61,6 +71,8 @@ static bool batch, contend;
 static long page;
 static char *area, *src;
 static volatile int go, stop;
+/* contender()'s rounds: how much of CPU 1 the faulting threads left it */
+static volatile long contender_rounds;
 static pthread_barrier_t done;	/* every faulting thread and main */
 
 struct monitor {
@@ -189,6 +201,7 @@ static void *contender(void *arg)
 
 		if (p == MAP_FAILED)
 			fail("mmap");
+		contender_rounds++;
 		p[0] = 1;
 		mprotect(p, 8 * page, PROT_READ);
 		munmap(p, 16 * page);
@@ -249,6 +262,8 @@ int main(int argc, char **argv)
 	const char *mem = "anon";
 	struct monitor *mons;
 	pthread_t *th, cth;
+	char *stacks;
+	long rounds0, rounds1;
 	long before = 0, after = 0, empty = 0, resolved = 0;
 	long pre_before = 0, pre_after = 0;
 	double t0, t;
@@ -273,8 +288,8 @@ int main(int argc, char **argv)
 		goto usage;
 	nthreads = atoi(argv[optind]);
 	nfaults = atoi(argv[optind + 1]);
-	if (nthreads < 1 || nmonitors < 1 || nfaults < nthreads ||
-	    nfaults % nthreads)
+	if (nthreads < 1 || nmonitors < 1 || nmonitors > MAX_MONITORS ||
+	    nfaults < nthreads || nfaults % nthreads)
 		goto usage;
 	page = strcmp(mem, "hugetlb") ? sysconf(_SC_PAGESIZE) : 2L << 20;
 
@@ -298,9 +313,21 @@ int main(int argc, char **argv)
 	if (ioctl(fd, UFFDIO_REGISTER, &reg))
 		fail("UFFDIO_REGISTER");
 
-	for (int i = 0; i < nmonitors; i++)
-		if (pthread_create(&mons[i].th, NULL, monitor_main, &mons[i]))
+	stacks = mmap(NULL, (size_t)MAX_MONITORS * MONITOR_STACK,
+		      PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (stacks == MAP_FAILED)
+		fail("mmap stacks");
+	for (int i = 0; i < nmonitors; i++) {
+		pthread_attr_t attr;
+
+		if (pthread_attr_init(&attr) ||
+		    pthread_attr_setstack(&attr, stacks + i * MONITOR_STACK,
+					  MONITOR_STACK) ||
+		    pthread_create(&mons[i].th, &attr, monitor_main, &mons[i]))
 			fail("pthread_create");
+		pthread_attr_destroy(&attr);
+	}
 	/* Running before the faulting threads spin: their tids are needed. */
 	for (int i = 0; i < nmonitors; i++)
 		while (!__atomic_load_n(&mons[i].tid, __ATOMIC_ACQUIRE))
@@ -317,11 +344,13 @@ int main(int argc, char **argv)
 	}
 
 	profile_mark(0);
+	rounds0 = contender_rounds;
 	t0 = now_ns();
 	go = 1;
 	/* Blocked, not polling: a timer every few faults would be timed too. */
 	pthread_barrier_wait(&done);
 	t = now_ns() - t0;
+	rounds1 = contender_rounds;
 	profile_mark(1);
 	for (int i = 0; i < nmonitors; i++) {
 		after += ctxt_switches(mons[i].tid, "voluntary");
@@ -350,10 +379,14 @@ int main(int argc, char **argv)
 	}
 	printf("faults=%d threads=%d monitors=%d faults_per_s=%.0f "
 	       "us_per_fault=%.2f wakeups_per_fault=%.3f "
-	       "preempted_per_fault=%.3f empty_reads=%ld\n",
+	       "preempted_per_fault=%.3f empty_reads=%ld",
 	       nfaults, nthreads, nmonitors, nfaults / (t / 1e9),
 	       t / 1e3 / nfaults, (double)(after - before) / nfaults,
 	       (double)(pre_after - pre_before) / nfaults, empty);
+	if (contend)
+		printf(" mappings_per_fault=%.1f",
+		       (double)(rounds1 - rounds0) / nfaults);
+	putchar('\n');
 	return 0;
 usage:
 	fprintf(stderr, "usage: uffd-tput [-m anon|memfd|hugetlb] [-r MONITORS] "
