@@ -44,6 +44,18 @@ typedef int (*uffd_filler_t)(struct vm_area_struct *vma, unsigned long addr,
  * code asks the kind of the VMA; a new operation is a new member here,
  * not a test of the memory type in a shared path.
  */
+/*
+ * The fault path's last look before it sleeps, with the fault's mmap or
+ * VMA lock held; may sleep.  One per page-table granularity, shared by
+ * every kind of memory mapped at it.
+ */
+struct uffd_pt_look {
+	/* Does nothing map @addr yet?  NULL: never asked (no such mode). */
+	bool (*missing)(struct vm_area_struct *vma, unsigned long addr);
+	/* Is @addr still write-protected? */
+	bool (*wp)(struct vm_area_struct *vma, unsigned long addr);
+};
+
 struct uffd_mem_kind {
 	/* The VM_UFFD_* modes such memory can be registered for. */
 	unsigned long modes;
@@ -58,13 +70,8 @@ struct uffd_mem_kind {
 	 * (UFFDIO_WRITEPROTECT is added for ranges registered for it).
 	 */
 	u64 range_ioctls;
-	/*
-	 * Does nothing map @addr yet?  The fault path's last look before it
-	 * sleeps, with the fault's mmap or VMA lock held; may sleep.
-	 */
-	bool (*page_missing)(struct vm_area_struct *vma, unsigned long addr);
-	/* Is @addr still write-protected?  The same, for a write fault. */
-	bool (*page_wp)(struct vm_area_struct *vma, unsigned long addr);
+	/* How its page tables are read: by PTE or by huge page. */
+	const struct uffd_pt_look *look;
 	/*
 	 * The per-page fillers (see below), one per fill operation; NULL
 	 * where such memory has none (-EINVAL).  UFFDIO_COPY and
@@ -444,8 +451,8 @@ bool uffd_must_wait(struct vm_area_struct *vma, unsigned long addr,
 
 	*completes = kind && kind->fault_completes;
 	if (reason & VM_UFFD_WP)
-		return kind && kind->page_wp(vma, addr);
-	return !kind || !kind->page_missing || kind->page_missing(vma, addr);
+		return kind && kind->look->wp(vma, addr);
+	return !kind || !kind->look->missing || kind->look->missing(vma, addr);
 }
 
 /* ---- filling page tables ---------------------------------------------- */
@@ -1163,12 +1170,19 @@ unlock_mm:
 #define UFFD_MODE_MINOR	(IS_ENABLED(CONFIG_HAVE_ARCH_USERFAULTFD_MINOR) ? \
 			 VM_UFFD_MINOR : 0)
 
+static const struct uffd_pt_look uffd_ptes = {
+	.missing = uffd_pte_missing,
+	.wp = uffd_pte_wp,
+};
+
+/* Memory no fill can reach: write tracking only. */
+static const struct uffd_pt_look uffd_ptes_wp_only = { .wp = uffd_pte_wp };
+
 /* Anonymous memory. */
 static const struct uffd_mem_kind uffd_anon = {
 	.modes		= VM_UFFD_MISSING | UFFD_MODE_WP,
 	.range_ioctls	= UFFD_IOCTLS_PTE,
-	.page_missing	= uffd_pte_missing,
-	.page_wp	= uffd_pte_wp,
+	.look		= &uffd_ptes,
 	.fill		= uffd_fill_private,
 	.poison		= uffd_poison_pte,
 	.fault_completes = true,
@@ -1181,8 +1195,7 @@ static const struct uffd_mem_kind uffd_anon = {
 static const struct uffd_mem_kind uffd_private_file = {
 	.modes		= VM_UFFD_MISSING | UFFD_MODE_WP_MARKED | UFFD_MODE_MINOR,
 	.range_ioctls	= UFFD_IOCTLS_PTE,
-	.page_missing	= uffd_pte_missing,
-	.page_wp	= uffd_pte_wp,
+	.look		= &uffd_ptes,
 	.fill		= uffd_fill_private,
 	.cont		= uffd_cont_shmem,
 	.poison		= uffd_poison_pte,
@@ -1192,8 +1205,7 @@ static const struct uffd_mem_kind uffd_private_file = {
 static const struct uffd_mem_kind uffd_shmem = {
 	.modes		= VM_UFFD_MISSING | UFFD_MODE_WP_MARKED | UFFD_MODE_MINOR,
 	.range_ioctls	= UFFD_IOCTLS_PTE,
-	.page_missing	= uffd_pte_missing,
-	.page_wp	= uffd_pte_wp,
+	.look		= &uffd_ptes,
 	.fill		= uffd_fill_shmem,
 	.cont		= uffd_cont_shmem,
 	.poison		= uffd_poison_pte,
@@ -1211,12 +1223,16 @@ static void uffd_huge_registered(struct vm_area_struct *vma)
 		hugetlb_unshare_all_pmds(vma);
 }
 
+static const struct uffd_pt_look uffd_huge_pages = {
+	.missing = uffd_huge_page_missing,
+	.wp = uffd_huge_page_wp,
+};
+
 /* hugetlbfs, shared or private: whole huge pages, and no zero page. */
 static const struct uffd_mem_kind uffd_hugetlb = {
 	.modes		= VM_UFFD_MISSING | UFFD_MODE_WP_MARKED | UFFD_MODE_MINOR,
 	.range_ioctls	= UFFD_IOCTLS_BASIC,
-	.page_missing	= uffd_huge_page_missing,
-	.page_wp	= uffd_huge_page_wp,
+	.look		= &uffd_huge_pages,
 	.fill		= uffd_fill_hugetlb,
 	.cont		= uffd_fill_hugetlb,
 	.poison		= uffd_fill_hugetlb,
@@ -1230,7 +1246,7 @@ static const struct uffd_mem_kind uffd_hugetlb = {
 static const struct uffd_mem_kind uffd_other = {
 	.modes_async	= UFFD_MODE_WP_MARKED,
 	.range_ioctls	= BIT_ULL(_UFFDIO_WAKE),
-	.page_wp	= uffd_pte_wp,
+	.look		= &uffd_ptes_wp_only,
 };
 
 /* A new range ioctl of a kind is one fdinfo must announce too. */
