@@ -28,16 +28,31 @@
  * message another reader took sleeps again and counts one more.  Reads
  * that find nothing (poll modes) are counted as empty.
  *
+ * Under -icount QEMU runs one vCPU at a time, and a vCPU that never goes
+ * idle keeps its turn until the machine's next timer deadline, a tick
+ * away at worst: an interrupt it sends (the wake of the monitor when a
+ * thread faults) waits until then, whereas a real machine delivers it
+ * within a microsecond.  Other runs let the CPUs go idle often enough
+ * for that not to matter (and -q would cost them 3 to 5%); with -c,
+ * whose thread keeps CPU 1 busy, the figure would be the emulator's
+ * turns.  -q keeps a timer deadline at most US away, so that no turn is
+ * longer (README, Benchmarks).
+ *
  * usage: uffd-tput [-m anon|memfd|hugetlb] [-r MONITORS]
- *                  [-w read|poll|epoll|epollx] [-b] [-c] THREADS FAULTS
+ *                  [-w read|poll|epoll|epollx] [-b] [-c] [-q US]
+ *                  THREADS FAULTS
  *   -w  how monitors wait: blocking read(); poll() on a non-blocking fd;
  *       epoll, each monitor with its own epoll instance; epollx, the same
  *       with EPOLLEXCLUSIVE
  *   -c  another thread maps, protects and unmaps unrelated memory of the
  *       process all along (mmap_lock taken for write over and over)
+ *   -q  a thread on CPU 0 sleeps US microseconds at a time all along,
+ *       for the emulator (above); 0, the default, is none.  Where it
+ *       preempts a monitor, that counts in preempted_per_fault.
  * prints: faults=N threads=T monitors=R faults_per_s=X us_per_fault=Y
  *         wakeups_per_fault=Z preempted_per_fault=P empty_reads=E
- *         [mappings_per_fault=M: the -c thread's rounds, timed region]
+ *         [mappings_per_fault=M mappings_per_s=S: the -c thread's rounds
+ *         in the timed region, per fault and per second]
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -54,7 +69,9 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bench.h"
@@ -65,13 +82,16 @@
 
 enum wait_mode { W_READ, W_POLL, W_EPOLL, W_EPOLLX };
 
-static int fd, nthreads, nmonitors, nfaults;
+static int fd, nthreads, nmonitors, nfaults, turn_us;
 static enum wait_mode wait_mode = W_READ;
 static bool batch, contend;
 static long page;
 static char *area, *src;
 static volatile int go, stop;
-/* contender()'s rounds: how much of CPU 1 the faulting threads left it */
+/*
+ * contender()'s rounds: how much of CPU 1 the faulting threads left it,
+ * and whether they held up its mmap_lock writes
+ */
 static volatile long contender_rounds;
 static pthread_barrier_t done;	/* every faulting thread and main */
 
@@ -209,6 +229,21 @@ static void *contender(void *arg)
 	return arg;
 }
 
+/* -q: a timer deadline never more than turn_us away (see the top). */
+static void *turn_timer(void *arg)
+{
+	struct timespec ts = { .tv_nsec = turn_us * 1000L };
+
+	/* Any vCPU's deadline ends every turn: CPU 1 is left as it was. */
+	pin(true);
+	/* The default slack (50 us) would let each expiry slip that far. */
+	if (prctl(PR_SET_TIMERSLACK, 1UL))
+		fail("PR_SET_TIMERSLACK");
+	while (!stop)
+		clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, NULL);
+	return arg;
+}
+
 /* A monitor's context switches: voluntary (@key "voluntary") or not. */
 static long ctxt_switches(pid_t tid, const char *key)
 {
@@ -261,7 +296,7 @@ int main(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = on_signal };
 	const char *mem = "anon";
 	struct monitor *mons;
-	pthread_t *th, cth;
+	pthread_t *th, cth, tth;
 	char *stacks;
 	long rounds0, rounds1;
 	long before = 0, after = 0, empty = 0, resolved = 0;
@@ -270,7 +305,7 @@ int main(int argc, char **argv)
 	int opt;
 
 	nmonitors = 1;
-	while ((opt = getopt(argc, argv, "m:r:w:bc")) != -1) {
+	while ((opt = getopt(argc, argv, "m:r:w:bcq:")) != -1) {
 		switch (opt) {
 		case 'm': mem = optarg; break;
 		case 'r': nmonitors = atoi(optarg); break;
@@ -281,6 +316,7 @@ int main(int argc, char **argv)
 			break;
 		case 'b': batch = true; break;
 		case 'c': contend = true; break;
+		case 'q': turn_us = atoi(optarg); break;
 		default: goto usage;
 		}
 	}
@@ -289,7 +325,8 @@ int main(int argc, char **argv)
 	nthreads = atoi(argv[optind]);
 	nfaults = atoi(argv[optind + 1]);
 	if (nthreads < 1 || nmonitors < 1 || nmonitors > MAX_MONITORS ||
-	    nfaults < nthreads || nfaults % nthreads)
+	    nfaults < nthreads || nfaults % nthreads ||
+	    turn_us < 0 || turn_us >= 1000000)
 		goto usage;
 	page = strcmp(mem, "hugetlb") ? sysconf(_SC_PAGESIZE) : 2L << 20;
 
@@ -337,6 +374,8 @@ int main(int argc, char **argv)
 			fail("pthread_create");
 	if (contend && pthread_create(&cth, NULL, contender, NULL))
 		fail("pthread_create");
+	if (turn_us && pthread_create(&tth, NULL, turn_timer, NULL))
+		fail("pthread_create");
 	usleep(100000);		/* every monitor waiting */
 	for (int i = 0; i < nmonitors; i++) {
 		before += ctxt_switches(mons[i].tid, "voluntary");
@@ -372,6 +411,8 @@ int main(int argc, char **argv)
 		pthread_join(th[i], NULL);
 	if (contend)
 		pthread_join(cth, NULL);
+	if (turn_us)
+		pthread_join(tth, NULL);
 	if (resolved < nfaults) {
 		fprintf(stderr, "uffd-tput: %ld of %d faults resolved\n",
 			resolved, nfaults);
@@ -384,12 +425,13 @@ int main(int argc, char **argv)
 	       t / 1e3 / nfaults, (double)(after - before) / nfaults,
 	       (double)(pre_after - pre_before) / nfaults, empty);
 	if (contend)
-		printf(" mappings_per_fault=%.1f",
-		       (double)(rounds1 - rounds0) / nfaults);
+		printf(" mappings_per_fault=%.2f mappings_per_s=%.0f",
+		       (double)(rounds1 - rounds0) / nfaults,
+		       (rounds1 - rounds0) / (t / 1e9));
 	putchar('\n');
 	return 0;
 usage:
 	fprintf(stderr, "usage: uffd-tput [-m anon|memfd|hugetlb] [-r MONITORS] "
-		"[-w read|poll|epoll|epollx] [-b] [-c] THREADS FAULTS\n");
+		"[-w read|poll|epoll|epollx] [-b] [-c] [-q US] THREADS FAULTS\n");
 	return 2;
 }

@@ -18,7 +18,7 @@ import sys
 HEADLINE = {
     "faults_per_s": True, "wakeups_per_fault": False, "us_per_op": False,
     "bytes_each": False, "ns_per_resolve": False, "ns_per_fork_exit": False,
-    "ns_per_fault": False,
+    "ns_per_fault": False, "mappings_per_s": True,
 }
 
 
