@@ -40,11 +40,6 @@ typedef int (*uffd_filler_t)(struct vm_area_struct *vma, unsigned long addr,
 			     struct folio **foliop);
 
 /*
- * What differs between the kinds of memory userfaultfd serves.  Shared
- * code asks the kind of the VMA; a new operation is a new member here,
- * not a test of the memory type in a shared path.
- */
-/*
  * The fault path's last look before it sleeps, with the fault's mmap or
  * VMA lock held; may sleep.  One per page-table granularity, shared by
  * every kind of memory mapped at it.
@@ -56,6 +51,11 @@ struct uffd_pt_look {
 	bool (*wp)(struct vm_area_struct *vma, unsigned long addr);
 };
 
+/*
+ * What differs between the kinds of memory userfaultfd serves.  Shared
+ * code asks the kind of the VMA; a new operation is a new member here,
+ * not a test of the memory type in a shared path.
+ */
 struct uffd_mem_kind {
 	/* The VM_UFFD_* modes such memory can be registered for. */
 	unsigned long modes;
